@@ -1,0 +1,48 @@
+import CPetrelMicrokernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The instruction set a kernel table was built for. Ordered: a machine that runs `.avx512` runs `.avx2`.
+public enum ISA: String, Sendable, Comparable, CaseIterable {
+    case reference, avx2, avx512
+
+    var rank: Int { switch self { case .reference: 0; case .avx2: 1; case .avx512: 2 } }
+    public static func < (a: ISA, b: ISA) -> Bool { a.rank < b.rank }
+
+    /// The best ISA this CPU runs. `PETREL_ISA=reference|avx2|avx512` lowers it (tests use this to
+    /// exercise every path the machine can run; asking for more than the CPU has is ignored).
+    public static let detected: ISA = {
+        let f = petrel_cpu_features()
+        var best: ISA = .reference
+        if f & UInt32(PETREL_CPU_AVX2_FMA) != 0 { best = .avx2 }
+        if f & UInt32(PETREL_CPU_AVX512F) != 0 { best = .avx512 }
+        return best
+    }()
+}
+
+/// The one dispatch table: every ISA-specific entry point, filled once. Callers never branch on the
+/// ISA; they read `KernelTable.current`. New kernel families (int8, sparse) add a field here and
+/// fill it in `init(isa:)`, so no caller changes.
+public struct KernelTable: Sendable {
+    public let isa: ISA
+    public let gemm: GemmKernels
+    public let vector: VectorKernels
+
+    public init(isa: ISA) {
+        let isa = min(isa, ISA.detected)
+        self.isa = isa
+        gemm = GemmKernels(isa: isa)
+        vector = VectorKernels(isa: isa)
+    }
+
+    public static let current: KernelTable = {
+        if let env = getenvString("PETREL_ISA"), let want = ISA(rawValue: env) { return KernelTable(isa: want) }
+        return KernelTable(isa: .detected)
+    }()
+}
+
+func getenvString(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+}
