@@ -1,11 +1,65 @@
 import ArgumentParser
+import Foundation
 import PetrelModel
 
 @main
 struct Petrel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petrel",
-        abstract: "Serverless model serving: compile, run and serve ONNX models.",
+        abstract: "Serverless model serving: compile, run and benchmark ONNX models.",
         version: petrelCompilerVersion,
-        subcommands: [])
+        subcommands: [Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self])
+}
+
+/// Runs `body`, turning Petrel's errors into a one-line message and an exit code scripts can trust:
+/// 2 for a bad model or input, 3 for a file that cannot be read or written.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as ModelError {
+        throw ValidationErrorLike(message: "error: \(e.message)", code: e.code == .io ? 3 : 2)
+    } catch let e as ValidationErrorLike { throw e }
+}
+
+struct ValidationErrorLike: Error, CustomStringConvertible {
+    let message: String
+    let code: Int32
+    var description: String { message }
+}
+
+extension ParsableCommand {
+    /// Prints Petrel errors as one line on stderr and exits non-zero.
+    static func runMain(_ body: () throws -> Void) throws {
+        do { try body() } catch let e as ValidationErrorLike {
+            FileHandle.standardError.write(Data((e.message + "\n").utf8))
+            throw ExitCode(e.code)
+        }
+    }
+}
+
+struct ThreadsOption: ParsableArguments {
+    @Option(name: .long, help: "Threads for intra-op parallelism (default: all cores).")
+    var threads: Int?
+
+    var count: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    func validate() throws {
+        if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads \(t): must be between 1 and 256") }
+    }
+}
+
+/// Loads MODEL.onnx (compiling into the cache when needed) or a digest from the cache.
+func loadModel(_ ref: String, threads: Int, progress: Bool = false) throws -> CompiledModel {
+    let isDigest = ref.count == 64 && ref.allSatisfy(\.isHexDigit) && !FileManager.default.fileExists(atPath: ref)
+    if isDigest { return try Compiler.load(digest: ref) }
+    guard FileManager.default.fileExists(atPath: ref) else {
+        throw ModelError(.io, "\(ref): no such file (give a model .onnx file or a digest printed by `petrel compile`)")
+    }
+    return try Compiler.compile(path: ref, threads: threads, progress: progress ? { stderrLine($0) } : nil).0
+}
+
+func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+func formatBytes(_ n: Int) -> String {
+    if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / Double(1 << 20)) }
+    if n >= 1 << 10 { return String(format: "%.1f KiB", Double(n) / 1024) }
+    return "\(n) B"
 }

@@ -1,0 +1,95 @@
+import PetrelKernels
+
+/// What shape inference and step preparation see of one node at plan time: concrete input dtypes
+/// and shapes, and input values where they are known (constants, or computed while planning).
+struct NodeContext {
+    let node: Node
+    let types: [DType?]
+    let shapes: [[Int]?]
+    let values: [Tensor?]
+
+    var attrs: [String: Attribute] { node.attributes }
+    var version: Int { node.version }
+    var inputCount: Int { node.inputs.count }
+
+    func has(_ i: Int) -> Bool { i < node.inputs.count && node.inputs[i] != nil }
+
+    func shape(_ i: Int) throws -> [Int] {
+        guard i < shapes.count, let s = shapes[i] else { throw fail("input \(i) is missing") }
+        return s
+    }
+    func type(_ i: Int) throws -> DType {
+        guard i < types.count, let t = types[i] else { throw fail("input \(i) is missing") }
+        return t
+    }
+    /// An input whose value must be known when planning (shape-like operands: Reshape's shape, Slice's
+    /// starts, ...). Petrel plans per input shape, so values computed from shapes count as known.
+    func value(_ i: Int, _ what: String) throws -> Tensor {
+        guard has(i) else { throw fail("input \(i) (\(what)) is missing") }
+        guard let v = values[i] else {
+            throw ModelError(.unsupported, "node '\(node.name)' (\(node.op.rawValue)): its \(what) input depends on tensor data at run time; Petrel needs it to be a constant or computable from input shapes")
+        }
+        return v
+    }
+    func optionalValue(_ i: Int, _ what: String) throws -> Tensor? { has(i) ? try value(i, what) : nil }
+
+    func fail(_ why: String) -> ModelError {
+        ModelError(.invalidGraph, "node '\(node.name)' (\(node.op.rawValue)): \(why)")
+    }
+    func unsupported(_ why: String) -> ModelError {
+        ModelError(.unsupported, "node '\(node.name)' (\(node.op.rawValue), opset version \(node.version)): \(why)")
+    }
+
+    /// Normalises an axis in [-rank, rank) to [0, rank).
+    func axis(_ a: Int, rank: Int, _ what: String = "axis") throws -> Int {
+        guard a >= -rank, a < Swift.max(rank, 1) else { throw fail("\(what) \(a) is out of range for rank \(rank)") }
+        return a < 0 ? a + rank : a
+    }
+}
+
+/// Output types and shapes of a node for one concrete plan, plus scratch memory its step needs.
+struct Inferred {
+    var outputs: [(DType, [Int])]
+    var workspaceBytes = 0
+    init(_ outputs: [(DType, [Int])], workspaceBytes: Int = 0) { self.outputs = outputs; self.workspaceBytes = workspaceBytes }
+    init(_ dtype: DType, _ shape: [Int]) { outputs = [(dtype, shape)] }
+}
+
+/// Memory a prepared step reads and writes. Tensors here are views (arena, constants, inputs).
+struct Bound {
+    let inputs: [Tensor?]
+    let outputs: [Tensor]
+    let workspace: UnsafeMutableRawPointer?
+    let pool: ThreadPool
+
+    func input(_ i: Int) -> Tensor { inputs[i]! }
+}
+
+/// One runnable step, all pointers resolved at plan time; throws only on data-dependent errors
+/// (an index out of range) so a bad request never crashes the server.
+typealias Step = () throws -> Void
+
+/// How Petrel runs one op. Each op file returns one of these from `OpRegistry.impl(for:)`.
+struct OpImpl {
+    /// Compile-time checks of attributes and variants; throw `unsupported` for what the op cannot run.
+    var validate: (Node) throws -> Void = { _ in }
+    var infer: (NodeContext) throws -> Inferred
+    var prepare: (NodeContext, Bound) throws -> Step
+    /// Output 0 is input 0's bytes under another shape (Reshape, Flatten, ...): no copy, no step.
+    var aliasesInput = false
+    /// The outputs depend on input shapes only (Shape, Size): evaluated while planning.
+    var readsShapesOnly = false
+}
+
+enum OpRegistry {
+    static func validate(_ node: Node, opset: Int) throws {
+        try impl(for: node.op).validate(node)
+    }
+
+    /// Ops and the op versions Petrel runs, for `petrel ops`.
+    static var supported: [(op: String, versions: [Int])] {
+        Op.allCases.filter { $0 != .dense }.map { op in
+            (op.rawValue, op.onnxVersions.filter { $0 >= op.oldestSupportedVersion })
+        }
+    }
+}
