@@ -12,8 +12,9 @@ struct TestRNG {
     mutating func floats(_ n: Int, _ lo: Float = -1, _ hi: Float = 1) -> [Float] { (0..<n).map { _ in float(lo, hi) } }
 }
 
-/// A two-thread pool shared by tests so the parallel paths run.
-let testPool = ThreadPool(threads: 2)
+/// A fresh two-thread pool so the parallel paths run. One per test (case): Swift Testing runs tests
+/// concurrently, and a ThreadPool serves one parallelFor at a time.
+var testPool: ThreadPool { ThreadPool(threads: 2) }
 
 /// Largest |a − b| / (atol + rtol·|b|) over the arrays; ≤ 1 passes. NaN must match NaN, inf must match.
 func worstError(_ a: [Float], _ b: [Float], atol: Float, rtol: Float) -> (Float, Int) {

@@ -60,13 +60,14 @@ private let allUnary: [UnaryOp] = [
 /// Elementwise.unary (vector paths, chunked over the pool, in place or not) against the scalar
 /// reference `UnaryOp.apply`.
 @Test func unaryOpsMatchScalarReference() {
+    let pool = testPool
     var rng = TestRNG(seed: 11)
     for op in allUnary {
         for n in [1, 13, 70_001] {
             let x = rng.floats(n, -6, 6) + [0, -0.0, .infinity, -.infinity]
             let want = x.map { op.apply($0) }
             var got = [Float](repeating: 0, count: x.count)
-            Elementwise.unary(op, x: x, y: &got, count: x.count, pool: testPool)
+            Elementwise.unary(op, x: x, y: &got, count: x.count, pool: pool)
             let r = worstError(got, want, atol: 2e-6, rtol: 2e-6)
             #expect(r.0 <= 1, "\(op) n=\(x.count): \(describe(got, want, r)) x=\(r.1 >= 0 ? x[r.1] : 0)")
             var inPlace = x
