@@ -1,0 +1,228 @@
+#include "petrel_vec.h"
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// AVX2+FMA family. Per-function target attributes (no global flags) so the file builds for baseline
+// x86-64 and the dispatch table only selects these after CPUID says AVX2+FMA.
+// Tails use a masked load/store so every element goes through the same polynomial (results do not
+// depend on where an element sits in the array).
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static inline AVX2 __m256i tail_mask(size_t r) {
+    static const int m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(m + 8 - r));
+}
+
+static inline AVX2 __m256 keep_nan(__m256 r, __m256 x) {
+    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// exp: n = round(x·log2e), r = x − n·ln2 (Cody–Waite split), Cephes degree-6 polynomial (~1 ulp),
+// then ·2^n applied as two halves so that n in [-150, 128] neither wraps the exponent field nor
+// skips gradual underflow. Clamping to [-104, 89] maps ±inf to 0 / inf.
+static inline AVX2 __m256 exp8(__m256 x) {
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return keep_nan(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), x);
+}
+
+// ±1 exactly where |x| >= edge: the rationals are within an ulp of 1 at their clamp, and x·(1 + f)
+// in GELU would turn that ulp into an error proportional to x for very negative x.
+static inline AVX2 __m256 saturate(__m256 r, __m256 x, float edge) {
+    __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+    __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), sign);
+    __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(edge), _CMP_GE_OQ);
+    return _mm256_blendv_ps(r, one, big);
+}
+
+// erf: odd rational minimax x·P(x²)/Q(x²) on [-4, 4] (Eigen's generic_fast_erf_float); erf(±4) is
+// ±1 in fp32, so clamping is exact. Relative error a few ulp, no cancellation near 0.
+static inline AVX2 __m256 erf8(__m256 x) {
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+    __m256 x2 = _mm256_mul_ps(xc, xc);
+    __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+    p = _mm256_mul_ps(p, xc);
+    __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+    return keep_nan(saturate(_mm256_div_ps(p, q), x, 4.0f), x);
+}
+
+// tanh: odd rational x·P(x²)/Q(x²) on [-7.9053, 7.9053] (Eigen's generic_fast_tanh_float; tanh is
+// ±1 in fp32 beyond), and x itself below 4e-4 where tanh(x) == x in fp32.
+static inline AVX2 __m256 tanh8(__m256 x) {
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-7.90531110763549805f)),
+                              _mm256_set1_ps(7.90531110763549805f));
+    __m256 x2 = _mm256_mul_ps(xc, xc);
+    __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.00018790482477e-13f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-8.60467152213735e-11f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.12229709037114e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(1.48572235717979e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(6.37261928875436e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(4.89352455891786e-03f));
+    p = _mm256_mul_ps(p, xc);
+    __m256 q = _mm256_set1_ps(1.19825839466702e-06f);
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(1.18534705686654e-04f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(2.26843463243900e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(4.89352518554385e-03f));
+    __m256 r = _mm256_div_ps(p, q);
+    __m256 abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    __m256 tiny = _mm256_cmp_ps(abs, _mm256_set1_ps(0.0004f), _CMP_LT_OQ);
+    return keep_nan(saturate(_mm256_blendv_ps(r, x, tiny), x, 7.90531110763549805f), x);
+}
+
+static inline AVX2 __m256 sigmoid8(__m256 x) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+static inline AVX2 __m256 gelu8(__m256 x) {
+    __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+    __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, e, h);
+}
+
+static inline AVX2 __m256 gelu_tanh8(__m256 x) {
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_mul_ps(_mm256_fmadd_ps(x3, _mm256_set1_ps(0.044715f), x),
+                             _mm256_set1_ps(0.79788456080286536f));
+    __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, tanh8(u), h);
+}
+
+#define UNARY_AVX2(name, f)                                                               \
+    AVX2 void petrel_vec_##name##_avx2(const float *x, float *y, size_t n) {              \
+        size_t i = 0;                                                                     \
+        for (; i + 16 <= n; i += 16) {                                                    \
+            __m256 a = f(_mm256_loadu_ps(x + i)), b = f(_mm256_loadu_ps(x + i + 8));      \
+            _mm256_storeu_ps(y + i, a); _mm256_storeu_ps(y + i + 8, b);                   \
+        }                                                                                 \
+        for (; i < n; i += 8) {                                                           \
+            size_t r = n - i < 8 ? n - i : 8;                                             \
+            __m256i m = tail_mask(r);                                                     \
+            _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m)));               \
+        }                                                                                 \
+    }
+UNARY_AVX2(exp, exp8)
+UNARY_AVX2(erf, erf8)
+UNARY_AVX2(tanh, tanh8)
+UNARY_AVX2(sigmoid, sigmoid8)
+UNARY_AVX2(gelu, gelu8)
+UNARY_AVX2(gelu_tanh, gelu_tanh8)
+
+static inline AVX2 float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline AVX2 float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 float petrel_vec_max_avx2(const float *x, size_t n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+    }
+    float m = hmax8(_mm256_max_ps(m0, m1));
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+AVX2 float petrel_vec_sum_avx2(const float *x, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(x + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+AVX2 float petrel_vec_exp_shift_sum_avx2(const float *x, float *y, size_t n, float shift) {
+    __m256 sh = _mm256_set1_ps(shift), s0 = _mm256_setzero_ps(), s1 = s0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+        __m256 b = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), sh));
+        _mm256_storeu_ps(y + i, a); _mm256_storeu_ps(y + i + 8, b);
+        s0 = _mm256_add_ps(s0, a); s1 = _mm256_add_ps(s1, b);
+    }
+    for (; i < n; i += 8) {
+        size_t r = n - i < 8 ? n - i : 8;
+        __m256i m = tail_mask(r);
+        __m256 a = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), sh)), _mm256_castsi256_ps(m));
+        _mm256_maskstore_ps(y + i, m, a);
+        s0 = _mm256_add_ps(s0, a);
+    }
+    return hsum8(_mm256_add_ps(s0, s1));
+}
+
+AVX2 void petrel_vec_scale_shift_avx2(const float *x, float *y, size_t n, float s, float t) {
+    __m256 vs = _mm256_set1_ps(s), vt = _mm256_set1_ps(t);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), vs, vt));
+    for (; i < n; i++) y[i] = x[i] * s + t;
+}
+
+AVX2 void petrel_vec_layernorm_row_avx2(const float *x, const float *scale, const float *bias, float *y,
+                                        size_t n, float eps, float *mean, float *invStd) {
+    float m = petrel_vec_sum_avx2(x, n) / (float)n;
+    __m256 vm = _mm256_set1_ps(m), v0 = _mm256_setzero_ps(), v1 = v0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm), d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+        v0 = _mm256_fmadd_ps(d0, d0, v0); v1 = _mm256_fmadd_ps(d1, d1, v1);
+    }
+    float v = hsum8(_mm256_add_ps(v0, v1));
+    for (; i < n; i++) { float d = x[i] - m; v += d * d; }
+    float r = 1.0f / sqrtf(v / (float)n + eps);
+    __m256 vr = _mm256_set1_ps(r);
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vr);
+        __m256 o = bias ? _mm256_fmadd_ps(d, _mm256_loadu_ps(scale + i), _mm256_loadu_ps(bias + i))
+                        : _mm256_mul_ps(d, _mm256_loadu_ps(scale + i));
+        _mm256_storeu_ps(y + i, o);
+    }
+    for (; i < n; i++) y[i] = (x[i] - m) * r * scale[i] + (bias ? bias[i] : 0.0f);
+    *mean = m; *invStd = r;
+}
+#endif

@@ -1,0 +1,149 @@
+/// Geometry of an ONNX MaxPool / AveragePool over 1, 2 or 3 spatial dims (NC + spatial, contiguous).
+public struct PoolParams: Equatable, Sendable {
+    public enum AutoPad: String, Sendable { case notSet = "NOTSET", sameUpper = "SAME_UPPER", sameLower = "SAME_LOWER", valid = "VALID" }
+
+    public var input: [Int], output: [Int]
+    public var kernel: [Int], strides: [Int], padsBegin: [Int], padsEnd: [Int], dilations: [Int]
+
+    /// Explicit everything (output sizes from the caller).
+    public init(input: [Int], output: [Int], kernel: [Int], strides: [Int], padsBegin: [Int], padsEnd: [Int], dilations: [Int]) {
+        let r = input.count
+        precondition((1...3).contains(r) && [output, kernel, strides, padsBegin, padsEnd, dilations].allSatisfy { $0.count == r },
+                     "pool: spatial rank \(r) with kernel \(kernel), strides \(strides), pads \(padsBegin)/\(padsEnd), dilations \(dilations)")
+        self.input = input; self.output = output; self.kernel = kernel; self.strides = strides
+        self.padsBegin = padsBegin; self.padsEnd = padsEnd; self.dilations = dilations
+    }
+
+    /// Output sizes and pads the ONNX way (onnxruntime's pool_attributes.h): with explicit pads,
+    /// floor or (ceil_mode) ceil of (in + pads − dilated kernel)/stride + 1, dropping a last window
+    /// that would start in the end padding; SAME_* pads to out = ceil(in/stride), the odd pad at
+    /// the end (UPPER) or begin (LOWER); VALID pads nothing.
+    public init(input: [Int], kernel: [Int], strides: [Int]? = nil, pads: [Int]? = nil, dilations: [Int]? = nil,
+                ceilMode: Bool = false, autoPad: AutoPad = .notSet) {
+        let r = input.count
+        let s = strides ?? Array(repeating: 1, count: r), d = dilations ?? Array(repeating: 1, count: r)
+        var pb = pads.map { Array($0[0..<r]) } ?? Array(repeating: 0, count: r)
+        var pe = pads.map { Array($0[r..<2 * r]) } ?? Array(repeating: 0, count: r)
+        var out = [Int](repeating: 0, count: r)
+        for i in 0..<r {
+            let dk = d[i] * (kernel[i] - 1) + 1
+            switch autoPad {
+            case .notSet:
+                let span = input[i] + pb[i] + pe[i] - dk
+                if ceilMode {
+                    out[i] = (span + s[i] - 1).floorDiv(s[i]) + 1
+                    if (out[i] - 1) * s[i] >= input[i] + pb[i] { out[i] -= 1 }
+                } else {
+                    out[i] = span.floorDiv(s[i]) + 1
+                }
+            case .valid:
+                out[i] = (input[i] - dk).floorDiv(s[i]) + 1; pb[i] = 0; pe[i] = 0
+            case .sameUpper, .sameLower:
+                out[i] = (input[i] + s[i] - 1) / s[i]
+                let total = Swift.max(0, (out[i] - 1) * s[i] + dk - input[i])
+                pb[i] = autoPad == .sameUpper ? total / 2 : total - total / 2
+                pe[i] = total - pb[i]
+            }
+        }
+        self.init(input: input, output: out, kernel: kernel, strides: s, padsBegin: pb, padsEnd: pe, dilations: d)
+    }
+
+    var spatialCount: Int { input.reduce(1, *) }
+    var outputCount: Int { output.reduce(1, *) }
+}
+
+extension Int {
+    @inline(__always) func floorDiv(_ d: Int) -> Int { (self >= 0 ? self : self - d + 1) / d }
+}
+
+/// ONNX pooling on [n, c, spatial...] fp32, one (image, channel) plane per task. Padding never
+/// contributes to max; average divides by the in-image taps unless `countIncludePad`, then by the
+/// taps inside the padded extent (a ceil-mode window hanging past the end padding counts only up
+/// to it, as onnxruntime does).
+public enum Pooling {
+    public static func maxPool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int, c: Int,
+                               _ p: PoolParams, pool: ThreadPool? = nil) {
+        run(x: x, y: y, planes: n * c, p, max: true, countIncludePad: false, pool: pool)
+    }
+
+    public static func averagePool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int, c: Int,
+                                   _ p: PoolParams, countIncludePad: Bool = false, pool: ThreadPool? = nil) {
+        run(x: x, y: y, planes: n * c, p, max: false, countIncludePad: countIncludePad, pool: pool)
+    }
+
+    /// y[n·c] = mean over each plane of `spatial` elements.
+    public static func globalAveragePool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int, c: Int,
+                                         spatial: Int, pool: ThreadPool? = nil) {
+        let v = KernelTable.current.vector
+        parallelRanges(n * c, grain: Swift.max(1, parallelGrain / Swift.max(1, spatial)), pool: pool) { r in
+            for i in r { y[i] = v.sum(x + i * spatial, spatial) / Float(spatial) }
+        }
+    }
+
+    /// y[n·c] = max over each plane of `spatial` elements.
+    public static func globalMaxPool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int, c: Int,
+                                     spatial: Int, pool: ThreadPool? = nil) {
+        let v = KernelTable.current.vector
+        parallelRanges(n * c, grain: Swift.max(1, parallelGrain / Swift.max(1, spatial)), pool: pool) { r in
+            for i in r { y[i] = v.max(x + i * spatial, spatial) }
+        }
+    }
+
+    /// Lifts 1-D/2-D to 3-D with unit leading dims so one loop nest serves all ranks.
+    struct Dim { var inSize, outSize, k, s, pb, pe, d: Int }
+
+    static func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, _ p: PoolParams,
+                    max: Bool, countIncludePad: Bool, pool: ThreadPool?) {
+        let lead = 3 - p.input.count
+        let dims = (0..<3).map { i -> Dim in
+            if i < lead { return Dim(inSize: 1, outSize: 1, k: 1, s: 1, pb: 0, pe: 0, d: 1) }
+            let j = i - lead
+            return Dim(inSize: p.input[j], outSize: p.output[j], k: p.kernel[j], s: p.strides[j],
+                       pb: p.padsBegin[j], pe: p.padsEnd[j], d: p.dilations[j])
+        }
+        let (D, H, W) = (dims[0], dims[1], dims[2])
+        let inPlane = p.spatialCount, outPlane = p.outputCount
+        let work = outPlane * p.kernel.reduce(1, *)
+        parallelRanges(planes, grain: Swift.max(1, parallelGrain / Swift.max(1, work)), pool: pool) { r in
+            for plane in r {
+                let src = x + plane * inPlane
+                var dst = y + plane * outPlane
+                for od in 0..<D.outSize {
+                    let (d0, d1, dc) = taps(od, D, countIncludePad)
+                    for oh in 0..<H.outSize {
+                        let (h0, h1, hc) = taps(oh, H, countIncludePad)
+                        for ow in 0..<W.outSize {
+                            let (w0, w1, wc) = taps(ow, W, countIncludePad)
+                            let sd = od * D.s - D.pb, sh = oh * H.s - H.pb, sw = ow * W.s - W.pb
+                            var acc: Float = max ? -.greatestFiniteMagnitude : 0
+                            for td in d0..<d1 {
+                                let zd = src + (sd + td * D.d) * H.inSize * W.inSize
+                                for th in h0..<h1 {
+                                    let row = zd + (sh + th * H.d) * W.inSize + sw
+                                    if max { for tw in w0..<w1 { let v = row[tw * W.d]; acc = v > acc ? v : acc } }
+                                    else { for tw in w0..<w1 { acc += row[tw * W.d] } }
+                                }
+                            }
+                            if !max {
+                                let count = countIncludePad ? dc * hc * wc : (d1 - d0) * (h1 - h0) * (w1 - w0)
+                                acc /= Float(count)
+                            }
+                            dst.pointee = acc
+                            dst += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Taps [t0, t1) of output o that land in the image, and the number of taps inside the padded
+    /// extent [−pb, in + pe) (the count_include_pad divisor).
+    @inline(__always) static func taps(_ o: Int, _ d: Dim, _ wantPadded: Bool) -> (Int, Int, Int) {
+        let start = o * d.s - d.pb
+        let t0 = start >= 0 ? 0 : Swift.min(d.k, (-start + d.d - 1) / d.d)
+        let t1 = Swift.max(t0, Swift.min(d.k, (d.inSize - start + d.d - 1).floorDiv(d.d)))
+        let padded = wantPadded ? Swift.max(0, Swift.min(d.k, (d.inSize + d.pe - start + d.d - 1).floorDiv(d.d))) : 0
+        return (t0, t1, padded)
+    }
+}

@@ -1,0 +1,130 @@
+import Testing
+import Foundation
+@testable import PetrelKernels
+
+private func naiveConv(_ p: ConvParams, _ x: [Float], _ w: [Float], _ bias: [Float]?, _ act: Activation) -> [Float] {
+    let oh = p.outH, ow = p.outW, cg = p.cin / p.group, mg = p.cout / p.group
+    var y = [Float](repeating: 0, count: p.n * p.cout * oh * ow)
+    for n in 0..<p.n { for co in 0..<p.cout { for oy in 0..<oh { for ox in 0..<ow {
+        let g = co / mg
+        var s = Double(bias?[co] ?? 0)
+        for ci in 0..<cg { for ky in 0..<p.kh { for kx in 0..<p.kw {
+            let iy = oy * p.strideH - p.padTop + ky * p.dilationH, ix = ox * p.strideW - p.padLeft + kx * p.dilationW
+            if iy < 0 || iy >= p.h || ix < 0 || ix >= p.w { continue }
+            s += Double(x[((n * p.cin + g * cg + ci) * p.h + iy) * p.w + ix]) * Double(w[((co * cg + ci) * p.kh + ky) * p.kw + kx])
+        } } }
+        y[((n * p.cout + co) * oh + oy) * ow + ox] = act.apply(Float(s))
+    } } } }
+    return y
+}
+
+private let convCases: [ConvParams] = [
+    ConvParams(n: 1, cin: 3, h: 7, w: 9, cout: 5, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+    ConvParams(n: 2, cin: 4, h: 6, w: 5, cout: 6, kh: 1, kw: 1),                                  // pointwise
+    ConvParams(n: 1, cin: 4, h: 6, w: 5, cout: 3, kh: 1, kw: 1, strides: (2, 2)),                 // 1×1 strided
+    ConvParams(n: 1, cin: 3, h: 11, w: 10, cout: 4, kh: 5, kw: 3, strides: (2, 3), pads: (2, 0, 1, 2)),
+    ConvParams(n: 1, cin: 4, h: 9, w: 9, cout: 6, kh: 3, kw: 3, group: 2, pads: (2, 2, 2, 2), dilations: (2, 2)),
+    ConvParams(n: 2, cin: 5, h: 8, w: 7, cout: 5, kh: 3, kw: 3, group: 5, pads: (1, 1, 1, 1)),   // depthwise
+    ConvParams(n: 1, cin: 6, h: 9, w: 8, cout: 6, kh: 3, kw: 5, group: 6, strides: (2, 2), pads: (1, 2, 0, 2), dilations: (1, 2)),
+    ConvParams(n: 1, cin: 2, h: 3, w: 3, cout: 2, kh: 5, kw: 5, group: 2, pads: (2, 2, 2, 2)),    // kernel wider than image
+    ConvParams.conv1d(n: 2, cin: 3, length: 17, cout: 4, k: 3, stride: 2, padBegin: 1, padEnd: 1),
+    ConvParams.conv1d(n: 1, cin: 8, length: 13, cout: 8, k: 4, group: 8, padBegin: 3, padEnd: 0, dilation: 2),
+    ConvParams(n: 1, cin: 16, h: 20, w: 20, cout: 24, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+]
+
+@Test func convMatchesNaive() {
+    let pool = testPool
+    var rng = TestRNG(seed: 31)
+    for (i, p) in convCases.enumerated() {
+        let x = rng.floats(p.n * p.cin * p.h * p.w), w = rng.floats(p.cout * p.kernelSize), bias = rng.floats(p.cout)
+        for (withBias, act) in [(false, Activation.none), (true, .relu), (true, .gelu)] {
+            var y = [Float](repeating: .nan, count: p.n * p.cout * p.outH * p.outW)
+            var ws = [Float](repeating: .nan, count: Conv2D.workspaceFloats(p))
+            bias.withUnsafeBufferPointer { b in
+                ws.withUnsafeMutableBufferPointer { wsp in
+                    Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
+                               output: &y, workspace: wsp.baseAddress, pool: i % 2 == 0 ? pool : nil)
+                }
+            }
+            let want = naiveConv(p, x, w, withBias ? bias : nil, act)
+            let r = worstError(y, want, atol: 1e-5, rtol: 1e-4)
+            #expect(r.0 <= 1, "conv #\(i) \(p) bias=\(withBias) \(act) out \(p.outH)×\(p.outW): \(describe(y, want, r))")
+        }
+    }
+}
+
+/// Naive pooling straight from the ONNX definition: taps at o·s − pb + t·d; max over taps in the
+/// image; average over taps in the image, or (count_include_pad) over taps inside [−pb, in + pe).
+private func naivePool(_ x: [Float], planes: Int, _ p: PoolParams, max: Bool, includePad: Bool) -> [Float] {
+    let r = p.input.count, inCount = p.input.reduce(1, *), outCount = p.output.reduce(1, *)
+    var y = [Float]()
+    for plane in 0..<planes { for o in 0..<outCount {
+        var oi = [Int](repeating: 0, count: r), rem = o
+        for d in stride(from: r - 1, through: 0, by: -1) { oi[d] = rem % p.output[d]; rem /= p.output[d] }
+        var vals = [Float](), padded = 0
+        for t in 0..<p.kernel.reduce(1, *) {
+            var ti = [Int](repeating: 0, count: r), tr = t
+            for d in stride(from: r - 1, through: 0, by: -1) { ti[d] = tr % p.kernel[d]; tr /= p.kernel[d] }
+            let pos = (0..<r).map { oi[$0] * p.strides[$0] - p.padsBegin[$0] + ti[$0] * p.dilations[$0] }
+            if (0..<r).allSatisfy({ pos[$0] < p.input[$0] + p.padsEnd[$0] }) { padded += 1 }
+            if (0..<r).allSatisfy({ pos[$0] >= 0 && pos[$0] < p.input[$0] }) {
+                var idx = 0
+                for d in 0..<r { idx = idx * p.input[d] + pos[d] }
+                vals.append(x[plane * inCount + idx])
+            }
+        }
+        y.append(max ? vals.max()! : vals.reduce(0, +) / Float(includePad ? padded : vals.count))
+    } }
+    return y
+}
+
+@Test func poolOutputShapesTheOnnxWay() {
+    // ceil_mode: 5 wide, k 2, s 2 → 3 (the last window starts inside); with pad 1 end, the 4th would start in the pad.
+    #expect(PoolParams(input: [5], kernel: [2], strides: [2], ceilMode: true).output == [3])
+    #expect(PoolParams(input: [5], kernel: [2], strides: [2]).output == [2])
+    #expect(PoolParams(input: [6], kernel: [2], strides: [2], pads: [0, 1], ceilMode: true).output == [3])
+    #expect(PoolParams(input: [32], kernel: [3], strides: [2], pads: [1, 1], ceilMode: true).output == [17])
+    // SAME: out = ceil(in/s); total pad (3·1 + 4 − 9 = 1 along W) goes to the end (UPPER) or begin (LOWER).
+    let same = PoolParams(input: [7, 9], kernel: [3, 4], strides: [2, 3], autoPad: .sameUpper)
+    #expect(same.output == [4, 3] && same.padsBegin == [1, 0] && same.padsEnd == [1, 1])
+    let lower = PoolParams(input: [7, 9], kernel: [3, 4], strides: [2, 3], autoPad: .sameLower)
+    #expect(lower.padsBegin == [1, 1] && lower.padsEnd == [1, 0])
+    #expect(PoolParams(input: [7, 8], kernel: [3, 4], strides: [2, 3], autoPad: .valid).output == [3, 2])
+}
+
+@Test func poolingMatchesNaive() {
+    let pool = testPool
+    var rng = TestRNG(seed: 41)
+    let cases: [PoolParams] = [
+        PoolParams(input: [9], kernel: [3], strides: [2], pads: [1, 1]),
+        PoolParams(input: [10], kernel: [3], strides: [3], pads: [0, 1], ceilMode: true),
+        PoolParams(input: [7, 9], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+        PoolParams(input: [8, 8], kernel: [2, 3], strides: [2, 2], pads: [0, 1, 1, 1], ceilMode: true),
+        PoolParams(input: [11, 10], kernel: [3, 2], strides: [3, 2], pads: [1, 0, 2, 1], dilations: [2, 2], ceilMode: true),
+        PoolParams(input: [7, 8], kernel: [3, 4], strides: [2, 3], autoPad: .sameUpper),
+        PoolParams(input: [7, 9], kernel: [3, 4], strides: [2, 3], autoPad: .sameLower),
+        PoolParams(input: [5, 6, 7], kernel: [2, 3, 2], strides: [2, 1, 2], pads: [0, 1, 1, 1, 1, 0], ceilMode: true),
+        PoolParams(input: [1, 1], kernel: [1, 1]),
+        PoolParams(input: [56, 56], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+    ]
+    for (i, p) in cases.enumerated() {
+        let planes = 3, x = rng.floats(planes * p.input.reduce(1, *))
+        for (isMax, inc) in [(true, false), (false, false), (false, true)] {
+            var y = [Float](repeating: .nan, count: planes * p.output.reduce(1, *))
+            if isMax { Pooling.maxPool(x: x, y: &y, n: 1, c: planes, p, pool: pool) }
+            else { Pooling.averagePool(x: x, y: &y, n: 1, c: planes, p, countIncludePad: inc, pool: pool) }
+            let want = naivePool(x, planes: planes, p, max: isMax, includePad: inc)
+            let r = worstError(y, want, atol: 1e-6, rtol: 1e-5)
+            #expect(r.0 <= 1, "pool #\(i) max=\(isMax) includePad=\(inc) \(p): \(describe(y, want, r))")
+        }
+    }
+    let x = rng.floats(6 * 49)
+    var gavg = [Float](repeating: 0, count: 6), gmax = gavg
+    Pooling.globalAveragePool(x: x, y: &gavg, n: 2, c: 3, spatial: 49)
+    Pooling.globalMaxPool(x: x, y: &gmax, n: 2, c: 3, spatial: 49)
+    for i in 0..<6 {
+        let plane = x[(i * 49)..<((i + 1) * 49)]
+        #expect(Swift.abs(gavg[i] - plane.reduce(0, +) / 49) < 1e-6, "global average plane \(i)")
+        #expect(gmax[i] == plane.max()!, "global max plane \(i)")
+    }
+}

@@ -1,0 +1,89 @@
+import Testing
+import Foundation
+@testable import PetrelKernels
+
+private let specials: [Float] = [0, -0.0, 1e-20, -1e-20, 1e-6, 0.5, -0.5, 1, -1, 3.9, -3.9, 4.5, -4.5, 8, -8,
+                                 20, -20, 87, -87, 88.5, -88.5, 89, -89, 100, -104, -110,
+                                 .infinity, -.infinity, .nan]
+
+/// Every transcendental of the AVX2 family against the libm reference family, on a dense sweep plus
+/// the edges (±inf, NaN, underflow/overflow boundaries) and lengths that are not multiples of 8.
+@Test(arguments: ["exp", "erf", "tanh", "sigmoid", "gelu", "geluTanh"])
+func avx2TranscendentalMatchesLibm(_ name: String) throws {
+    guard ISA.detected >= .avx2 else { return }
+    let fast = VectorKernels(isa: .avx2), ref = VectorKernels(isa: .reference)
+    func pick(_ v: VectorKernels) -> VectorKernels.Unary {
+        switch name {
+        case "exp": return v.exp
+        case "erf": return v.erf
+        case "tanh": return v.tanh
+        case "sigmoid": return v.sigmoid
+        case "gelu": return v.gelu
+        default: return v.geluTanh
+        }
+    }
+    let lo: Float = name == "exp" ? -100 : -12, hi: Float = name == "exp" ? 88 : 12
+    let sweep = (0..<20_001).map { lo + (hi - lo) * Float($0) / 20_000 }
+    for n in [0, 1, 7, 8, 9, 17, specials.count, sweep.count] {
+        let x = n == specials.count ? specials : Array((specials + sweep).prefix(n))
+        var got = [Float](repeating: -7, count: n), want = got
+        pick(fast)(x, &got, n); pick(ref)(x, &want, n)
+        // erf/tanh/gelu: ~1e-6 absolute near ±1 / cancellation; exp/sigmoid: a few ulp relative.
+        let atol: Float = name == "exp" || name == "sigmoid" ? 1e-37 : 1.5e-6
+        let r = worstError(got, want, atol: atol, rtol: 1e-6)
+        #expect(r.0 <= 1, "\(name) n=\(n): \(describe(got, want, r)) at x=\(r.1 >= 0 ? x[r.1] : 0)")
+    }
+}
+
+@Test func avx2RowKernelsMatchReference() {
+    guard ISA.detected >= .avx2 else { return }
+    let fast = VectorKernels(isa: .avx2), ref = VectorKernels(isa: .reference)
+    var rng = TestRNG(seed: 5)
+    for n in [1, 3, 8, 15, 16, 17, 33, 100, 1000] {
+        let x = rng.floats(n, -30, 30)
+        #expect(fast.max(x, n) == ref.max(x, n), "max n=\(n)")
+        #expect(Swift.abs(fast.sum(x, n) - ref.sum(x, n)) <= 1e-4 * Float(n), "sum n=\(n)")
+        var a = [Float](repeating: 0, count: n), b = a
+        let sa = fast.expShiftSum(x, &a, n, 30), sb = ref.expShiftSum(x, &b, n, 30)
+        #expect(Swift.abs(sa - sb) <= 1e-5 * sb, "expShiftSum n=\(n): \(sa) vs \(sb)")
+        #expect(worstError(a, b, atol: 1e-30, rtol: 1e-6).0 <= 1, "expShiftSum values n=\(n)")
+    }
+}
+
+private let allUnary: [UnaryOp] = [
+    .identity, .relu, .leakyRelu(alpha: 0.1), .clip(min: -0.5, max: 0.7), .sigmoid, .hardSigmoid(alpha: 0.2, beta: 0.5),
+    .hardSwish, .tanh, .erf, .gelu, .geluTanh, .exp, .log, .sqrt, .reciprocal, .neg, .abs, .floor, .ceil, .round,
+    .sign, .softplus, .softsign, .elu(alpha: 1.5), .selu(alpha: 1.67, gamma: 1.05), .celu(alpha: 0.8), .mish, .silu,
+    .sin, .cos,
+]
+
+/// Elementwise.unary (vector paths, chunked over the pool, in place or not) against the scalar
+/// reference `UnaryOp.apply`.
+@Test func unaryOpsMatchScalarReference() {
+    let pool = testPool
+    var rng = TestRNG(seed: 11)
+    for op in allUnary {
+        for n in [1, 13, 70_001] {
+            let x = rng.floats(n, -6, 6) + [0, -0.0, .infinity, -.infinity]
+            let want = x.map { op.apply($0) }
+            var got = [Float](repeating: 0, count: x.count)
+            Elementwise.unary(op, x: x, y: &got, count: x.count, pool: pool)
+            let r = worstError(got, want, atol: 2e-6, rtol: 2e-6)
+            #expect(r.0 <= 1, "\(op) n=\(x.count): \(describe(got, want, r)) x=\(r.1 >= 0 ? x[r.1] : 0)")
+            var inPlace = x
+            inPlace.withUnsafeMutableBufferPointer { Elementwise.unary(op, x: $0.baseAddress!, y: $0.baseAddress!, count: $0.count) }
+            #expect(inPlace.elementsEqual(got) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(op) in place n=\(x.count)")
+        }
+    }
+}
+
+@Test func applyMatchesActivationReference() {
+    let x: [Float] = (0..<37).map { Float($0) * 0.37 - 6 }
+    for a: Activation in [.none, .relu, .leakyRelu(alpha: 0.01), .clip(min: 0, max: 6), .sigmoid, .tanh, .gelu] {
+        var y = [Float](repeating: 0, count: x.count)
+        Elementwise.apply(a, x: x, y: &y, count: x.count)
+        let want = x.map { a.apply($0) }
+        let r = worstError(y, want, atol: 2e-6, rtol: 2e-6)
+        #expect(r.0 <= 1, "\(a): \(describe(y, want, r))")
+    }
+}
