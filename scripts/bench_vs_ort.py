@@ -227,7 +227,7 @@ def markdown(meta, rows, sgemm, ort_only):
                          f"{fmt(res.get('percent_of_peak'), 1)} | {target} |")
         lines.append("")
     elif not ort_only:
-        lines += ["SGEMM: not run (--no-sgemm).", ""]
+        lines += ["SGEMM: not run.", ""]
     return "\n".join(lines)
 
 
@@ -280,6 +280,8 @@ def main():
             print(f"skipping {msg}", file=sys.stderr)
             skipped.append(msg)
             rows = [r for r in rows if r[0] != name]
+    if not rows:
+        raise BenchError("no rows left to run: " + "; ".join(skipped))
 
     meta = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -299,7 +301,17 @@ def main():
     }
     timeout_s = 60 + 20 * args.time_per_row
 
-    results = []
+    results, sgemm = [], None
+    try:
+        sgemm = run_rows(args, petrel, rows, results, timeout_s)
+    except BenchError:
+        save(args, meta, results, sgemm, partial=True)  # keep what was measured
+        raise
+    print(save(args, meta, results, sgemm))
+
+
+def run_rows(args, petrel, rows, results, timeout_s):
+    """Times every row (appending to results), then SGEMM; returns petrel's SGEMM JSON or None."""
     for model, batch, seq, threads in rows:
         path = FUNCTIONS / model / "model.onnx"
         label = f"{model} batch {batch}" + (f" seq {seq}" if seq else "") + f" threads {threads}"
@@ -331,19 +343,28 @@ def main():
             if res.get("size") == SGEMM_TARGET_SIZE:
                 sgemm["target_met"] = res.get("percent_of_peak", 0) >= SGEMM_TARGET_PERCENT
 
+    return sgemm
+
+
+def save(args, meta, results, sgemm, partial=False):
+    """Write bench.json and bench.md; returns the Markdown."""
     meta["loadavg_end"] = list(os.getloadavg())
+    meta["partial"] = partial
     md = markdown(meta, results, sgemm, args.ort_only)
+    if partial:
+        md += "\n**Partial results: the run stopped on an error.**\n"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "bench.json").write_text(
         json.dumps({"meta": meta, "rows": results, "sgemm": sgemm}, indent=2) + "\n")
     (args.out_dir / "bench.md").write_text(md)
-    print(md)
-    print(f"wrote {args.out_dir / 'bench.json'} and {args.out_dir / 'bench.md'}", file=sys.stderr)
+    print(f"wrote {args.out_dir / 'bench.json'} and {args.out_dir / 'bench.md'}"
+          + (" (partial)" if partial else ""), file=sys.stderr)
+    return md
 
 
 if __name__ == "__main__":
     try:
         main()
     except BenchError as e:
-        print(f"bench_vs_ort.py: {e.code}", file=sys.stderr)
+        print(f"\nbench_vs_ort.py: {e.code}", file=sys.stderr)
         sys.exit(1)
