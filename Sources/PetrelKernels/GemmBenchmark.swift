@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SGEMM throughput against the machine's measured FMA peak (`petrel bench sgemm`).
+public enum GemmBenchmark {
+    public struct Result: Sendable {
+        public var size: Int
+        public var gflops: Double
+        public var percentOfPeak: Double
+    }
+    public struct Report: Sendable {
+        public var isa: ISA
+        public var threads: Int
+        /// Measured peak of all `threads` threads together (GFLOP/s).
+        public var peakGflops: Double
+        public var results: [Result]
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Peak FMA throughput (GFLOP/s) of `threads` threads running the ISA's peak loop at once
+    /// (best of 5 runs of ~20 ms, so a turbo ramp or a neighbour's burst does not count).
+    public static func measurePeak(isa: ISA, threads: Int) -> Double {
+        let kern = KernelTable(isa: isa).gemm
+        let pool = ThreadPool(threads: threads)
+        let iters = 2_000_000
+        var best = 0.0
+        for _ in 0..<5 {
+            var flops = [Double](repeating: 0, count: threads)
+            var sink = [Float](repeating: 0, count: threads)
+            let t0 = now()
+            flops.withUnsafeMutableBufferPointer { f in
+                sink.withUnsafeMutableBufferPointer { s in
+                    let fp = f.baseAddress!, sp = s.baseAddress!
+                    pool.parallelFor(threads) { t in fp[t] = kern.peakLoop(iters, sp + t) }
+                }
+            }
+            let dt = now() - t0
+            best = max(best, flops.reduce(0, +) / dt / 1e9)
+        }
+        return best
+    }
+
+    /// GFLOP/s of C = A·B for square `size`, median of up to 7 timed runs (at least 3, bounded to
+    /// ~3 s per size) after one warm-up run.
+    public static func measure(size: Int, isa: ISA, pool: ThreadPool) -> Double {
+        let kern = KernelTable(isa: isa).gemm
+        let count = size * size
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        var seed: UInt32 = 12345
+        for i in 0..<count {
+            seed = seed &* 1664525 &+ 1013904223
+            a[i] = Float(seed >> 8) / Float(1 << 24) - 0.5
+            b[i] = Float((seed >> 4) & 0xFFFF) / 65536 - 0.5
+        }
+        c.initialize(repeating: 0, count: count)
+        let run = {
+            Gemm.sgemm(kernels: kern, m: size, n: size, k: size, a: a, lda: size, b: b, ldb: size,
+                       c: c, ldc: size, pool: pool)
+        }
+        run()
+        var times: [Double] = []
+        let start = now()
+        while times.count < 7 && (times.count < 3 || now() - start < 3) {
+            let t0 = now(); run(); times.append(now() - t0)
+        }
+        times.sort()
+        return 2 * Double(size) * Double(size) * Double(size) / times[times.count / 2] / 1e9
+    }
+
+    public static func run(sizes: [Int], threads: Int, isa: ISA = KernelTable.current.isa) -> Report {
+        let isa = min(isa, ISA.detected)
+        let peak = measurePeak(isa: isa, threads: threads)
+        let pool = ThreadPool(threads: threads)
+        let results = sizes.map { s -> Result in
+            let g = measure(size: s, isa: isa, pool: pool)
+            return Result(size: s, gflops: g, percentOfPeak: 100 * g / peak)
+        }
+        return Report(isa: isa, threads: threads, peakGflops: peak, results: results)
+    }
+}
