@@ -48,57 +48,98 @@ enum GemmScratch {
 }
 
 /// Packs rows [i0, i0+mb) × columns [p0, p0+kb) of op(A) into MR-row panels: panel q holds, for each
-/// k, MR consecutive values (rows past mb zero). Sequential reads along the source's contiguous axis.
+/// k, MR consecutive values (rows past mb zero). Both orientations read the source along its
+/// contiguous axis in long runs (a strided walk down 4 KB-apart rows thrashes one L1 set and the
+/// prefetcher: measured 2.3 ns/float, against ~0.3 with these loop orders).
 @inline(never)
 func gemmPackA(_ a: UnsafePointer<Float>, lda: Int, trans: Bool, i0: Int, mb: Int, p0: Int, kb: Int,
                mr: Int, into dst: UnsafeMutablePointer<Float>) {
-    var ip = 0
-    while ip < mb {
-        let rows = min(mr, mb - ip)
-        let d = dst + ip * kb
-        if !trans {
-            for ii in 0..<rows {
-                let src = a + (i0 + ip + ii) * lda + p0
-                var dp = d + ii
-                for p in 0..<kb { dp.pointee = src[p]; dp += mr }
+    let fullPanels = mb / mr
+    let tail = mb - fullPanels * mr
+    if !trans {
+        for q in 0..<fullPanels {
+            let src = a + (i0 + q * mr) * lda + p0
+            var d = dst + q * mr * kb
+            if mr == 6 {  // the AVX2 tile: six row streams, contiguous writes
+                let r0 = src, r1 = src + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+                for p in 0..<kb {
+                    d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p]
+                    d += 6
+                }
+            } else {
+                for p in 0..<kb {
+                    var s = src + p
+                    for ii in 0..<mr { d[ii] = s.pointee; s += lda }
+                    d += mr
+                }
             }
-        } else {
+        }
+        if tail > 0 {
+            let src = a + (i0 + fullPanels * mr) * lda + p0
+            var d = dst + fullPanels * mr * kb
             for p in 0..<kb {
-                let src = a + (p0 + p) * lda + i0 + ip
-                let dp = d + p * mr
-                for ii in 0..<rows { dp[ii] = src[ii] }
+                for ii in 0..<tail { d[ii] = src[ii * lda + p] }
+                for ii in tail..<mr { d[ii] = 0 }
+                d += mr
             }
         }
-        if rows < mr {
-            for p in 0..<kb { let dp = d + p * mr; for ii in rows..<mr { dp[ii] = 0 } }
+    } else {
+        // A stored K×M: row p of the source is contiguous in i; scatter it over the panels.
+        let panelStride = mr * kb
+        for p in 0..<kb {
+            let src = a + (p0 + p) * lda + i0
+            var d = dst + p * mr
+            var s = src
+            for _ in 0..<fullPanels {
+                for ii in 0..<mr { d[ii] = s[ii] }
+                d += panelStride; s += mr
+            }
+            if tail > 0 {
+                for ii in 0..<tail { d[ii] = s[ii] }
+                for ii in tail..<mr { d[ii] = 0 }
+            }
         }
-        ip += mr
     }
 }
 
-/// Packs op(B) rows [p0, p0+kb) × panels [panel0, panel1) of NR columns starting at column j0 into
-/// `dst` with panel stride `panelStride` (each panel kb×NR row-major, columns past n zero).
+/// Packs op(B) rows [p0, p0+kb) × panels [panels) of NR columns starting at column j0 into `dst`
+/// with panel stride `panelStride` (each panel kb×NR row-major, columns past n zero). Row-major B is
+/// walked row by row (one sequential read of the row segment, NR-float runs written per panel);
+/// transposed B panel by panel (each source row is a contiguous run in k).
 @inline(never)
 func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int, p0: Int, kb: Int,
                nr: Int, panels: Range<Int>, into dst: UnsafeMutablePointer<Float>, panelStride: Int) {
-    for q in panels {
-        let col = j0 + q * nr
-        let cols = min(nr, n - col)
-        let d = dst + q * panelStride
-        if !trans {
-            for p in 0..<kb {
-                let src = b + (p0 + p) * ldb + col
-                let dp = d + p * nr
-                for jj in 0..<cols { dp[jj] = src[jj] }
-                if cols < nr { for jj in cols..<nr { dp[jj] = 0 } }
+    if panels.isEmpty { return }
+    // Panels entirely inside N, then at most one partial panel.
+    let lastFull = min(panels.upperBound, (n - j0) / nr)
+    let full = panels.lowerBound..<max(panels.lowerBound, lastFull)
+    if !trans {
+        for p in 0..<kb {
+            let src = b + (p0 + p) * ldb + j0
+            for q in full {
+                let s = src + q * nr, d = dst + q * panelStride + p * nr
+                for jj in 0..<nr { d[jj] = s[jj] }
             }
-        } else {
-            for jj in 0..<cols {
-                let src = b + (col + jj) * ldb + p0
+        }
+    } else {
+        for q in full {
+            let d = dst + q * panelStride
+            for jj in 0..<nr {
+                let s = b + (j0 + q * nr + jj) * ldb + p0
                 var dp = d + jj
-                for p in 0..<kb { dp.pointee = src[p]; dp += nr }
+                for p in 0..<kb { dp.pointee = s[p]; dp += nr }
             }
-            if cols < nr { for p in 0..<kb { let dp = d + p * nr; for jj in cols..<nr { dp[jj] = 0 } } }
+        }
+    }
+    if full.upperBound < panels.upperBound {  // the zero-padded last panel
+        let q = full.upperBound
+        let col = j0 + q * nr
+        let cols = n - col
+        let d = dst + q * panelStride
+        for p in 0..<kb {
+            let dp = d + p * nr
+            for jj in 0..<cols { dp[jj] = trans ? b[(col + jj) * ldb + p0 + p] : b[(p0 + p) * ldb + col + jj] }
+            for jj in cols..<nr { dp[jj] = 0 }
         }
     }
 }

@@ -7,5 +7,5 @@ struct Petrel: ParsableCommand {
         commandName: "petrel",
         abstract: "Serverless model serving: compile, run and serve ONNX models.",
         version: petrelCompilerVersion,
-        subcommands: [])
+        subcommands: [BenchSGEMM.self])
 }
