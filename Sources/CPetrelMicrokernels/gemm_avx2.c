@@ -114,6 +114,35 @@ TGT void petrel_sgemv_avx2(size_t k, size_t n, const float *restrict x, const fl
             _mm256_storeu_ps(y + j + 8 * q, v);
         }
     }
+    // A 16-column block (one pre-packed panel: the packed M = 1 path calls with n = 16, ldb = 16):
+    // k unrolled by 4 into 8 independent chains.
+    for (; j + 16 <= n; j += 16) {
+        __m256 s[8];
+        for (int q = 0; q < 8; ++q) s[q] = _mm256_setzero_ps();
+        const float *bp = b + j;
+        size_t p = 0;
+        for (; p + 4 <= k; p += 4, bp += 4 * ldb) {
+#pragma clang loop unroll(full)
+            for (int u = 0; u < 4; ++u) {
+                const __m256 xu = _mm256_broadcast_ss(x + p + u);
+                s[2 * u] = _mm256_fmadd_ps(xu, _mm256_loadu_ps(bp + u * ldb), s[2 * u]);
+                s[2 * u + 1] = _mm256_fmadd_ps(xu, _mm256_loadu_ps(bp + u * ldb + 8), s[2 * u + 1]);
+            }
+        }
+        for (; p < k; ++p, bp += ldb) {
+            const __m256 x0 = _mm256_broadcast_ss(x + p);
+            s[0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s[0]);
+            s[1] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s[1]);
+        }
+        __m256 lo = _mm256_add_ps(_mm256_add_ps(s[0], s[2]), _mm256_add_ps(s[4], s[6]));
+        __m256 hi = _mm256_add_ps(_mm256_add_ps(s[1], s[3]), _mm256_add_ps(s[5], s[7]));
+        lo = _mm256_mul_ps(va, lo); hi = _mm256_mul_ps(va, hi);
+        if (beta != 0.0f) {
+            lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + j), lo);
+            hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + j + 8), hi);
+        }
+        _mm256_storeu_ps(y + j, lo); _mm256_storeu_ps(y + j + 8, hi);
+    }
     // Remaining columns 8 at a time, the last (< 8) with masked loads/stores (never past n).
     for (; j < n; j += 8) {
         const size_t w = n - j < 8 ? n - j : 8;
