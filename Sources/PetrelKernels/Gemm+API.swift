@@ -4,9 +4,9 @@ import Glibc
 
 /// Single-precision GEMM. All matrices row-major. The public entry points use
 /// `KernelTable.current`; the `kernels:` variants (internal) let tests run every ISA the machine has.
-///
-/// Measured on the development machine (Zen 3 EPYC, AVX2, 1 thread, release build; `petrel bench
-/// sgemm`): see the numbers in `GemmKernels.init` and the commit message of the SGEMM branch.
+/// The driver (blocking, packing, threading, epilogue) is in `GemmDriver.swift`; tiles and blocking
+/// per ISA, with measurements, in `GemmKernels`. M = 1 takes a GEMV path that reads B (plain or
+/// pre-packed) directly; products under 2^20 multiply-adds run inline on the caller's thread.
 public enum Gemm {
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, then the epilogue. op(X) = Xᵀ when trans is set.
     /// beta = 0 overwrites C without reading it; alpha = 0 (or k = 0) does not evaluate A·B.

@@ -5,8 +5,10 @@ import CPetrelMicrokernels
 ///
 /// Blocking (BLIS/Goto loop order jc→pc→ic→jr→ir): a KC×NR panel of B stays in L1 across the
 /// MR-row panels of A, an MC×KC block of A stays in L2 across the NR panels of B, and a KC×NC block of
-/// packed B sits in L3. Numbers measured with `petrel bench sgemm` on the development machine
-/// (Zen 3 EPYC, 32 KB L1d / 512 KB L2 per core); see `Gemm+API.swift` for the figures.
+/// packed B sits in L3. Measured with `petrel bench sgemm` on the development machine (Zen 3 EPYC,
+/// 32 KB L1d / 512 KB L2 per core, shared with parallel builds, so ±10 % noise): microkernel alone
+/// 83–89 % of the 98–101 GFLOP/s measured peak at KC = 256 (KC 192/320/384 were not better); whole
+/// 1×thread SGEMM 73–81 % at 256³–4096³.
 public struct GemmKernels: Sendable {
     /// Register tile rows (rows of a packed A panel).
     public let mr: Int
@@ -31,7 +33,8 @@ public struct GemmKernels: Sendable {
         case .avx2:
             // 6×16: the largest tile whose accumulators (12 ymm) leave room for B and the A
             // broadcast in 16 registers. KC = 256: the 16 KB B panel plus the 6 KB A panel fit the
-            // 32 KB L1. MC = 120 (120×256×4 = 120 KB of A in L2).
+            // 32 KB L1. MC = 120 (120×256×4 = 120 KB of A in L2, well inside 512 KB with B
+            // panels streaming through). NC = 4080 = 255·16: B block ≤ 4 MB, in L3.
             mr = 6; nr = 16; mc = 120; kc = 256; nc = 4080
             microkernel = petrel_sgemm_ukernel_avx2_6x16
             gemv = petrel_sgemv_avx2

@@ -45,9 +45,9 @@ struct BenchSGEMM: ParsableCommand {
                   + "\"isa\": \"\(report.isa.rawValue)\", \"results\": [\(rs.joined(separator: ", "))]}")
         } else {
             print("isa \(report.isa.rawValue), \(report.threads) thread(s), measured peak \(fmt(report.peakGflops)) GFLOP/s")
-            print("  size     GFLOP/s   % of peak")
+            print("  size     GFLOP/s   % of peak   GFLOP/s per thread-CPU-second")
             for r in report.results {
-                print(String(format: "%6d  %10.1f  %9.1f", r.size, r.gflops, r.percentOfPeak))
+                print(String(format: "%6d  %10.1f  %9.1f   %10.1f", r.size, r.gflops, r.percentOfPeak, r.gflopsPerCPUSecond))
             }
             // Batch-1 MLP layer and an attention-head-sized product: these run inline, no threads.
             let pool = ThreadPool(threads: threads)
