@@ -8,7 +8,7 @@ public enum GemmBenchmark {
         public var size: Int
         public var gflops: Double
         public var percentOfPeak: Double
-        /// Per-thread GFLOP/s in process CPU time (median run): on a machine shared with other jobs
+        /// GFLOP per second of process CPU time, i.e. per busy thread (median run; includes spinning): on a machine shared with other jobs
         /// this shows the kernel's own efficiency where wall-clock figures show the contention.
         public var gflopsPerCPUSecond: Double = 0
     }
@@ -69,7 +69,7 @@ public enum GemmBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
-    /// Wall-clock GFLOP/s and per-thread GFLOP/s of CPU time (each the median run).
+    /// Wall-clock GFLOP/s and GFLOP per CPU-second (each the median run).
     static func measureBoth(size: Int, isa: ISA, pool: ThreadPool) -> (wall: Double, cpu: Double) {
         let kern = KernelTable(isa: isa).gemm
         let count = size * size
@@ -98,7 +98,7 @@ public enum GemmBenchmark {
         }
         times.sort(); cpu.sort()
         let flops = 2 * Double(size) * Double(size) * Double(size)
-        return (flops / times[times.count / 2] / 1e9, flops / (cpu[cpu.count / 2] / Double(pool.threads)) / 1e9)
+        return (flops / times[times.count / 2] / 1e9, flops / cpu[cpu.count / 2] / 1e9)
     }
 
     /// Nanoseconds per call (median of 9 batches) of a small product that must run inline:
