@@ -6,7 +6,7 @@ import PackageDescription
 // CPetrelMicrokernels (one file per ISA, per-function target attributes, no global flags).
 let package = Package(
     name: "Petrel",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "petrel", targets: ["petrel"]),
         .library(name: "PetrelKernels", targets: ["PetrelKernels"]),

@@ -2,25 +2,22 @@
 import Glibc
 #endif
 
-/// Single-precision GEMM. All matrices row-major. (Skeleton: naive loops; the SGEMM work replaces the
-/// bodies, keeping these signatures.)
+/// Single-precision GEMM. All matrices row-major. The public entry points use
+/// `KernelTable.current`; the `kernels:` variants (internal) let tests run every ISA the machine has.
+/// The driver (blocking, packing, threading, epilogue) is in `GemmDriver.swift`; tiles and blocking
+/// per ISA, with measurements, in `GemmKernels`. M = 1 takes a GEMV path that reads B (plain or
+/// pre-packed) directly; products under 2^20 multiply-adds run inline on the caller's thread.
 public enum Gemm {
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, then the epilogue. op(X) = Xᵀ when trans is set.
+    /// beta = 0 overwrites C without reading it; alpha = 0 (or k = 0) does not evaluate A·B.
     public static func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                              b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                              epilogue: GemmEpilogue = .none, pool: ThreadPool? = nil) {
-        for i in 0..<m { for j in 0..<n {
-            var s: Float = 0
-            for p in 0..<k {
-                let av = transA ? a[p * lda + i] : a[i * lda + p]
-                let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
-                s += av * bv
-            }
-            c[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j])
-        } }
-        applyEpilogue(epilogue, m: m, n: n, c: c, ldc: ldc)
+        sgemm(kernels: KernelTable.current.gemm, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+              transA: transA, b: b, ldb: ldb, transB: transB, beta: beta, c: c, ldc: ldc,
+              epilogue: epilogue, pool: pool)
     }
 
     /// The packed-B layout of the current kernel table for a K×N weight.
@@ -31,11 +28,7 @@ public enum Gemm {
     /// Packs op(B) (K×N) into `into`, which holds `packedLayout(k:n:).floatCount` floats.
     public static func packB(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                              into: UnsafeMutablePointer<Float>) {
-        let l = packedLayout(k: k, n: n)
-        for p in 0..<l.panels { for kk in 0..<k { for jj in 0..<l.nr {
-            let j = p * l.nr + jj
-            into[(p * k + kk) * l.nr + jj] = j < n ? (transB ? b[j * ldb + kk] : b[kk * ldb + j]) : 0
-        } } }
+        packB(kernels: KernelTable.current.gemm, k: k, n: n, b: b, ldb: ldb, transB: transB, into: into)
     }
 
     /// C = alpha·op(A)·B + beta·C with B pre-packed by `packB` (same K, N and kernel table).
@@ -44,16 +37,8 @@ public enum Gemm {
                                    packedB: UnsafePointer<Float>,
                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                                    epilogue: GemmEpilogue = .none, pool: ThreadPool? = nil) {
-        let nr = KernelTable.current.gemm.nr
-        for i in 0..<m { for j in 0..<n {
-            var s: Float = 0
-            for p in 0..<k {
-                let av = transA ? a[p * lda + i] : a[i * lda + p]
-                s += av * packedB[((j / nr) * k + p) * nr + j % nr]
-            }
-            c[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j])
-        } }
-        applyEpilogue(epilogue, m: m, n: n, c: c, ldc: ldc)
+        sgemmPacked(kernels: KernelTable.current.gemm, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    transA: transA, packedB: packedB, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
     }
 
     /// `batch` independent GEMMs whose operands sit `stride` floats apart (attention heads, MatMul
@@ -63,18 +48,62 @@ public enum Gemm {
                                     b: UnsafePointer<Float>, strideB: Int, ldb: Int, transB: Bool = false,
                                     beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int,
                                     pool: ThreadPool? = nil) {
-        for i in 0..<batch {
-            sgemm(m: m, n: n, k: k, alpha: alpha, a: a + i * strideA, lda: lda, transA: transA,
-                  b: b + i * strideB, ldb: ldb, transB: transB, beta: beta, c: c + i * strideC, ldc: ldc)
-        }
+        sgemmBatched(kernels: KernelTable.current.gemm, batch: batch, m: m, n: n, k: k, alpha: alpha,
+                     a: a, strideA: strideA, lda: lda, transA: transA, b: b, strideB: strideB, ldb: ldb,
+                     transB: transB, beta: beta, c: c, strideC: strideC, ldc: ldc, pool: pool)
     }
 
-    static func applyEpilogue(_ e: GemmEpilogue, m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m { for j in 0..<n {
-            var v = c[i * ldc + j]
-            if let bias = e.bias { v += e.biasPerRow ? bias[i] : bias[j] }
-            c[i * ldc + j] = e.activation.apply(v)
-        } }
+    // MARK: explicit kernel table (tests, benchmarks)
+
+    static func sgemm(kernels: GemmKernels, m: Int, n: Int, k: Int, alpha: Float = 1,
+                      a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                      b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      epilogue: GemmEpilogue = .none, pool: ThreadPool? = nil) {
+        drive(kernels, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, transA: transA,
+              b: GemmBOperand(ptr: b, ld: ldb, trans: transB, prepacked: false),
+              beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+    }
+
+    static func packB(kernels: GemmKernels, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                      transB: Bool = false, into: UnsafeMutablePointer<Float>) {
+        let l = PackedBLayout(k: k, n: n, nr: kernels.nr)
+        if l.floatCount == 0 { return }
+        gemmPackB(b, ldb: ldb, trans: transB, n: n, j0: 0, p0: 0, kb: k, nr: l.nr,
+                  panels: 0..<l.panels, into: into, panelStride: k * l.nr)
+    }
+
+    static func sgemmPacked(kernels: GemmKernels, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+                            packedB: UnsafePointer<Float>,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            epilogue: GemmEpilogue = .none, pool: ThreadPool? = nil) {
+        drive(kernels, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, transA: transA,
+              b: GemmBOperand(ptr: packedB, ld: kernels.nr, trans: false, prepacked: true),
+              beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+    }
+
+    /// Products below this many multiply-adds each are spread over the batch (one whole product per
+    /// chunk, no barrier inside); larger ones run one after another, each parallel inside.
+    static let batchedInnerParallelFMAs = 1 << 22
+
+    static func sgemmBatched(kernels: GemmKernels, batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, strideA: Int, lda: Int, transA: Bool = false,
+                             b: UnsafePointer<Float>, strideB: Int, ldb: Int, transB: Bool = false,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int,
+                             pool: ThreadPool? = nil) {
+        if batch <= 0 { return }
+        let one = { (i: Int, inner: ThreadPool?) in
+            drive(kernels, m: m, n: n, k: k, alpha: alpha, a: a + i * strideA, lda: lda, transA: transA,
+                  b: GemmBOperand(ptr: b + i * strideB, ld: ldb, trans: transB, prepacked: false),
+                  beta: beta, c: c + i * strideC, ldc: ldc, epilogue: .none, pool: inner)
+        }
+        if let pool, pool.threads > 1, batch > 1, m * n * k < batchedInnerParallelFMAs,
+           batch * m * n * k >= parallelThresholdFMAs / 4 {
+            pool.parallelFor(batch) { i in one(i, nil) }
+        } else {
+            for i in 0..<batch { one(i, pool) }
+        }
     }
 }
 

@@ -1,29 +1,50 @@
+import CPetrelMicrokernels
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Intra-op parallelism: a fixed set of threads that run `parallelFor` chunks; the calling thread
 /// takes part, so `threads: 1` runs everything inline with no synchronisation.
-/// (Skeleton: mutex + condition variable; the SGEMM work may replace the internals.)
+///
+/// Latency: a parallel region is published with one atomic increment; workers that finished a
+/// region recently are still spinning (≈50 µs, `pause` between polls) and pick it up within
+/// ~100 ns, so back-to-back GEMMs of one inference never pay a futex wake-up. Idle workers then
+/// sleep on a condition variable (no CPU burnt between requests).
+///
+/// Concurrency: a pool runs one region at a time. A second caller arriving while a region runs
+/// (another request's thread, or a nested `parallelFor` from inside a body) does not wait and does
+/// not corrupt anything: it runs its own loop inline on its own thread. Give each concurrently
+/// served model its own pool to get parallelism for both.
 public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
-    private var done = pthread_cond_t()
+
+    /// Bumped once per region (release); workers poll it (acquire).
+    private let generation = Atomic<Int>(0)
+    /// Next chunk index to claim.
+    private let next = Atomic<Int>(0)
+    /// Workers that have run out of chunks for the current region.
+    private let checkedIn = Atomic<Int>(0)
+    /// Workers asleep on `wake` (so the caller only takes the mutex when someone must be woken).
+    private let sleepers = Atomic<Int>(0)
+    /// 0 = free, 1 = a region is running (try-acquired by callers).
+    private let busy = Atomic<Int>(0)
+    /// Written by the caller before publishing a region; read by workers after seeing it.
     private var job: ((Int) -> Void)?
     private var jobCount = 0
-    private var next = 0
-    private var active = 0
-    private var generation = 0
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let wake: UnsafeMutablePointer<pthread_cond_t>
 
     /// Default: one thread per online core.
     public static func defaultThreadCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     public init(threads: Int = ThreadPool.defaultThreadCount()) {
         self.threads = max(1, threads)
-        pthread_mutex_init(&mutex, nil); pthread_cond_init(&wake, nil); pthread_cond_init(&done, nil)
+        mutex = .allocate(capacity: 1); wake = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil); pthread_cond_init(wake, nil)
         for _ in 1..<self.threads {
             var tid = pthread_t()
+            // Workers hold the pool strongly: a pool lives for the process (one per model/executor).
             let me = Unmanaged.passRetained(self).toOpaque()
             pthread_create(&tid, nil, { arg in
                 let pool = Unmanaged<ThreadPool>.fromOpaque(arg!).takeRetainedValue()
@@ -34,40 +55,85 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    private func workerLoop() {
-        var seen = 0
-        pthread_mutex_lock(&mutex)
-        while true {
-            while generation == seen { pthread_cond_wait(&wake, &mutex) }
-            seen = generation
-            runChunks()
-        }
+    private static func nowNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// Called with the mutex held; returns with it held.
-    private func runChunks() {
-        while next < jobCount, let body = job {
-            let i = next; next += 1; active += 1
-            pthread_mutex_unlock(&mutex)
-            body(i)
-            pthread_mutex_lock(&mutex)
-            active -= 1
+    /// How long an idle worker polls before sleeping.
+    private static let spinNanos: UInt64 = 50_000
+
+    private func workerLoop() {
+        var seen = 0
+        while true {
+            // Spin for a new region, then sleep.
+            var g = generation.load(ordering: .acquiring)
+            if g == seen {
+                let start = ThreadPool.nowNanos()
+                var polls = 0
+                while g == seen {
+                    petrel_cpu_pause()
+                    polls &+= 1
+                    if polls & 255 == 0 && ThreadPool.nowNanos() &- start > ThreadPool.spinNanos { break }
+                    g = generation.load(ordering: .acquiring)
+                }
+                if g == seen {
+                    pthread_mutex_lock(mutex)
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while true {
+                        g = generation.load(ordering: .sequentiallyConsistent)
+                        if g != seen { break }
+                        pthread_cond_wait(wake, mutex)
+                    }
+                    sleepers.subtract(1, ordering: .relaxed)
+                    pthread_mutex_unlock(mutex)
+                }
+            }
+            seen = g
+            // The caller does not return (nor touch `job`) until every worker has checked in.
+            if let body = job {
+                let count = jobCount
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    if i >= count { break }
+                    body(i)
+                }
+            }
+            checkedIn.add(1, ordering: .releasing)
         }
-        if next >= jobCount && active == 0 { pthread_cond_broadcast(&done) }
     }
 
     /// Runs body(0..<count), spread over the pool; returns when all have finished.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if threads == 1 || count == 1 { for i in 0..<count { body(i) }; return }
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(&mutex)
-            job = body; jobCount = count; next = 0; generation += 1
-            pthread_cond_broadcast(&wake)
-            runChunks()
-            while next < jobCount || active > 0 { pthread_cond_wait(&done, &mutex) }
-            job = nil; jobCount = 0
-            pthread_mutex_unlock(&mutex)
+        // Busy (concurrent or nested use): run inline rather than block or interleave.
+        guard busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else {
+            for i in 0..<count { body(i) }
+            return
         }
+        withoutActuallyEscaping(body) { body in
+            job = body; jobCount = count
+            next.store(0, ordering: .relaxed)
+            checkedIn.store(0, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(mutex); pthread_cond_broadcast(wake); pthread_mutex_unlock(mutex)
+            }
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= count { break }
+                body(i)
+            }
+            var polls = 0
+            while checkedIn.load(ordering: .acquiring) != threads - 1 {
+                petrel_cpu_pause()
+                polls &+= 1
+                if polls & 1023 == 0 { sched_yield() }  // a worker may be descheduled (shared cores)
+            }
+            job = nil
+        }
+        busy.store(0, ordering: .releasing)
     }
 }

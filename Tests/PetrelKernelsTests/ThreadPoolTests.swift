@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import PetrelKernels
 
 @Test func parallelForVisitsEveryIndexOnce() {
@@ -9,4 +12,58 @@ import Testing
         for _ in 0..<50 { pool.parallelFor(1000) { i in p[i] += 1 } }
     }
     #expect(hits.allSatisfy { $0 == 50 })
+}
+
+/// Many short back-to-back regions (the GEMM pattern: pack, compute, pack, …), with sleeps between
+/// some so workers go through both the spinning and the sleeping hand-over.
+@Test func manyRegionsSpinAndSleep() {
+    let pool = ThreadPool(threads: 3)
+    var sums = [Int](repeating: 0, count: 3)
+    sums.withUnsafeMutableBufferPointer { s in
+        let p = s.baseAddress!
+        for r in 0..<2000 {
+            pool.parallelFor(3) { i in p[i] += i + 1 }
+            if r % 500 == 0 { usleep(80_000) }
+        }
+    }
+    #expect(sums == [2000, 4000, 6000])
+}
+
+/// A nested region (or a second caller while one runs) runs inline on its own thread.
+@Test func nestedUseRunsInline() {
+    let pool = ThreadPool(threads: 2)
+    var grid = [Int](repeating: 0, count: 64)
+    grid.withUnsafeMutableBufferPointer { g in
+        let p = g.baseAddress!
+        pool.parallelFor(8) { i in pool.parallelFor(8) { j in p[i * 8 + j] += 1 } }
+    }
+    #expect(grid.allSatisfy { $0 == 1 })
+}
+
+@Test func concurrentCallersAreSafe() async {
+    let pool = ThreadPool(threads: 2)
+    let results = await withTaskGroup(of: Bool.self) { group in
+        for _ in 0..<4 {
+            group.addTask {
+                var v = [Int](repeating: 0, count: 256)
+                v.withUnsafeMutableBufferPointer { b in
+                    let p = b.baseAddress!
+                    for _ in 0..<200 { pool.parallelFor(256) { i in p[i] += 1 } }
+                }
+                return v.allSatisfy { $0 == 200 }
+            }
+        }
+        var all: [Bool] = []
+        for await r in group { all.append(r) }
+        return all
+    }
+    #expect(results == [true, true, true, true])
+}
+
+@Test func singleThreadPoolRunsInline() {
+    let pool = ThreadPool(threads: 1)
+    #expect(pool.threads == 1)
+    var order: [Int] = []
+    pool.parallelFor(5) { order.append($0) }
+    #expect(order == [0, 1, 2, 3, 4])
 }

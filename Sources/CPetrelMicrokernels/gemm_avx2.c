@@ -1,0 +1,174 @@
+// AVX2+FMA microkernels (Haswell, Zen 1–3 and later). Per-function target attributes: this file
+// is compiled with the package's baseline flags and only entered after CPU detection.
+#include "petrel_gemm.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx2,fma")))
+enum { MR = 6, NR = 16 };
+
+TGT static inline void store_row(float *c, __m256 lo, __m256 hi, __m256 va, __m256 vb, int readc) {
+    lo = _mm256_mul_ps(lo, va); hi = _mm256_mul_ps(hi, va);
+    if (readc) {
+        lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), lo);
+        hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), hi);
+    }
+    _mm256_storeu_ps(c, lo); _mm256_storeu_ps(c + 8, hi);
+}
+
+// 6×16 tile: rows i of C in (c{i}0, c{i}1). Per k step: 2 B loads, 6 broadcasts, 12 FMAs. The k loop
+// is unrolled by 4 by hand with a software prefetch of A and B a few steps ahead (measured: +3–4 points
+// at 1024³ over no prefetch).
+#define STEP(off)                                                                              \
+    do {                                                                                       \
+        const __m256 b0 = _mm256_loadu_ps(b + (off) * NR), b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
+        __m256 av;                                                                             \
+        av = _mm256_broadcast_ss(a + (off) * MR + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01); \
+        av = _mm256_broadcast_ss(a + (off) * MR + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11); \
+        av = _mm256_broadcast_ss(a + (off) * MR + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21); \
+        av = _mm256_broadcast_ss(a + (off) * MR + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31); \
+        av = _mm256_broadcast_ss(a + (off) * MR + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
+        av = _mm256_broadcast_ss(a + (off) * MR + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
+    } while (0)
+
+TGT void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *restrict a, const float *restrict b,
+                                        float *restrict c, size_t ldc, size_t m, size_t n,
+                                        float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    // Warm the C tile while the product runs (it is read at the end when beta != 0 and written anyway).
+    for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    size_t p = kc;
+    for (; p >= 4; p -= 4) {
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + 8 * MR), _MM_HINT_T0);
+        STEP(0); STEP(1); STEP(2); STEP(3);
+        a += 4 * MR; b += 4 * NR;
+    }
+    for (; p > 0; --p) { STEP(0); a += MR; b += NR; }
+
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (m == MR && n == NR) {
+        if (beta == 0.0f) {
+            store_row(c + 0 * ldc, c00, c01, va, vb, 0); store_row(c + 1 * ldc, c10, c11, va, vb, 0);
+            store_row(c + 2 * ldc, c20, c21, va, vb, 0); store_row(c + 3 * ldc, c30, c31, va, vb, 0);
+            store_row(c + 4 * ldc, c40, c41, va, vb, 0); store_row(c + 5 * ldc, c50, c51, va, vb, 0);
+        } else {
+            store_row(c + 0 * ldc, c00, c01, va, vb, 1); store_row(c + 1 * ldc, c10, c11, va, vb, 1);
+            store_row(c + 2 * ldc, c20, c21, va, vb, 1); store_row(c + 3 * ldc, c30, c31, va, vb, 1);
+            store_row(c + 4 * ldc, c40, c41, va, vb, 1); store_row(c + 5 * ldc, c50, c51, va, vb, 1);
+        }
+        return;
+    }
+    // Edge tile: alpha·AB into a stack tile, then copy the m×n part (reading C only if beta != 0).
+    float t[MR * NR] __attribute__((aligned(32)));
+    store_row(t + 0 * NR, c00, c01, va, vb, 0); store_row(t + 1 * NR, c10, c11, va, vb, 0);
+    store_row(t + 2 * NR, c20, c21, va, vb, 0); store_row(t + 3 * NR, c30, c31, va, vb, 0);
+    store_row(t + 4 * NR, c40, c41, va, vb, 0); store_row(t + 5 * NR, c50, c51, va, vb, 0);
+    for (size_t i = 0; i < m; ++i) {
+        float *ci = c + i * ldc; const float *ti = t + i * NR;
+        if (beta == 0.0f) for (size_t j = 0; j < n; ++j) ci[j] = ti[j];
+        else for (size_t j = 0; j < n; ++j) ci[j] = ti[j] + beta * ci[j];
+    }
+}
+
+TGT static inline __m256i tail_mask(size_t r) {  // first r (< 8) lanes set
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
+}
+
+// y = alpha·x·B + beta·y. Columns in blocks of 32 (4 accumulators) with k unrolled by 2 into a
+// second accumulator set: 8 independent FMA chains cover the 4-cycle latency on 2 ports. Memory
+// bound on B for large K×N, which it streams exactly once.
+TGT void petrel_sgemv_avx2(size_t k, size_t n, const float *restrict x, const float *restrict b,
+                           size_t ldb, float *restrict y, float alpha, float beta) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+        const float *bp = b + j;
+        size_t p = 0;
+        for (; p + 2 <= k; p += 2, bp += 2 * ldb) {
+            const __m256 x0 = _mm256_broadcast_ss(x + p), x1 = _mm256_broadcast_ss(x + p + 1);
+            s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s0);
+            s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s1);
+            s2 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 16), s2);
+            s3 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 24), s3);
+            t0 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + ldb), t0);
+            t1 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + ldb + 8), t1);
+            t2 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + ldb + 16), t2);
+            t3 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + ldb + 24), t3);
+        }
+        if (p < k) {
+            const __m256 x0 = _mm256_broadcast_ss(x + p);
+            s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s0);
+            s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s1);
+            s2 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 16), s2);
+            s3 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 24), s3);
+        }
+        __m256 r[4] = {_mm256_add_ps(s0, t0), _mm256_add_ps(s1, t1), _mm256_add_ps(s2, t2), _mm256_add_ps(s3, t3)};
+        for (int q = 0; q < 4; ++q) {
+            __m256 v = _mm256_mul_ps(va, r[q]);
+            if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + j + 8 * q), v);
+            _mm256_storeu_ps(y + j + 8 * q, v);
+        }
+    }
+    // A 16-column block (one pre-packed panel: the packed M = 1 path calls with n = 16, ldb = 16):
+    // k unrolled by 4 into 8 independent chains.
+    for (; j + 16 <= n; j += 16) {
+        __m256 s[8];
+        for (int q = 0; q < 8; ++q) s[q] = _mm256_setzero_ps();
+        const float *bp = b + j;
+        size_t p = 0;
+        for (; p + 4 <= k; p += 4, bp += 4 * ldb) {
+#pragma clang loop unroll(full)
+            for (int u = 0; u < 4; ++u) {
+                const __m256 xu = _mm256_broadcast_ss(x + p + u);
+                s[2 * u] = _mm256_fmadd_ps(xu, _mm256_loadu_ps(bp + u * ldb), s[2 * u]);
+                s[2 * u + 1] = _mm256_fmadd_ps(xu, _mm256_loadu_ps(bp + u * ldb + 8), s[2 * u + 1]);
+            }
+        }
+        for (; p < k; ++p, bp += ldb) {
+            const __m256 x0 = _mm256_broadcast_ss(x + p);
+            s[0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s[0]);
+            s[1] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s[1]);
+        }
+        __m256 lo = _mm256_add_ps(_mm256_add_ps(s[0], s[2]), _mm256_add_ps(s[4], s[6]));
+        __m256 hi = _mm256_add_ps(_mm256_add_ps(s[1], s[3]), _mm256_add_ps(s[5], s[7]));
+        lo = _mm256_mul_ps(va, lo); hi = _mm256_mul_ps(va, hi);
+        if (beta != 0.0f) {
+            lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + j), lo);
+            hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + j + 8), hi);
+        }
+        _mm256_storeu_ps(y + j, lo); _mm256_storeu_ps(y + j + 8, hi);
+    }
+    // Remaining columns 8 at a time, the last (< 8) with masked loads/stores (never past n).
+    for (; j < n; j += 8) {
+        const size_t w = n - j < 8 ? n - j : 8;
+        const __m256i mask = w == 8 ? _mm256_set1_epi32(-1) : tail_mask(w);
+        __m256 s0 = _mm256_setzero_ps(), t0 = s0;
+        const float *bp = b + j;
+        size_t p = 0;
+        for (; p + 2 <= k; p += 2, bp += 2 * ldb) {
+            s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + p), _mm256_maskload_ps(bp, mask), s0);
+            t0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + p + 1), _mm256_maskload_ps(bp + ldb, mask), t0);
+        }
+        if (p < k) s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + p), _mm256_maskload_ps(bp, mask), s0);
+        __m256 v = _mm256_mul_ps(va, _mm256_add_ps(s0, t0));
+        if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_maskload_ps(y + j, mask), v);
+        _mm256_maskstore_ps(y + j, mask, v);
+    }
+}
+#else
+// Not x86-64: the dispatch table never selects these; keep the symbols so the table links.
+void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                                    size_t m, size_t n, float alpha, float beta) {
+    (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)m; (void)n; (void)alpha; (void)beta;
+    __builtin_trap();  // unreachable: ISA.detected is .reference off x86-64
+}
+void petrel_sgemv_avx2(size_t k, size_t n, const float *x, const float *b, size_t ldb, float *y,
+                       float alpha, float beta) {
+    petrel_sgemv_ref(k, n, x, b, ldb, y, alpha, beta);
+}
+#endif

@@ -1,0 +1,58 @@
+#ifndef PETREL_GEMM_H
+#define PETREL_GEMM_H
+#include <stddef.h>
+
+/// SGEMM microkernel, one per ISA, all with this signature (the Swift driver holds them as
+/// `@convention(c)` pointers in `GemmKernels`).
+///
+///   C[m×n] = alpha · Â·B̂ + beta · C      (m ≤ MR, n ≤ NR, C row-major with row stride ldc)
+///
+/// - `a`: packed A, kc steps of MR consecutive floats (one MR-row panel, zero-padded rows).
+/// - `b`: packed B, kc rows of NR consecutive floats (one NR-column panel, K×NR row-major,
+///   zero-padded columns) — the persisted `PackedBLayout`, so a pre-packed weight panel is passed
+///   as is (`b` = panel base + k0·NR).
+/// - `beta == 0` overwrites C without reading it (NaN garbage in C is ignored).
+/// - Full tiles are stored straight from registers; edge tiles (m < MR or n < NR) go through a
+///   stack buffer so the kernel never touches memory outside the m×n tile.
+/// The kernel computes one tile and returns; the Swift driver loops over tiles (so the epilogue
+/// can run on each tile while it is still in L1).
+typedef void (*petrel_sgemm_ukernel_fn)(size_t kc, const float *a, const float *b,
+                                        float *c, size_t ldc, size_t m, size_t n,
+                                        float alpha, float beta);
+
+/// Portable C (no ISA attributes), MR×NR = 4×16: same NR as AVX2, so weights packed for AVX2
+/// load unchanged on machines without it.
+void petrel_sgemm_ukernel_ref_4x16(size_t kc, const float *a, const float *b, float *c,
+                                   size_t ldc, size_t m, size_t n, float alpha, float beta);
+/// AVX2+FMA, 6×16: 12 ymm accumulators + 2 B vectors + 1 A broadcast = 15 of 16 registers
+/// (BLIS Haswell/Zen shape): 2 loads + 1 broadcast per 2 FMAs keeps both FMA ports busy.
+void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *a, const float *b, float *c,
+                                    size_t ldc, size_t m, size_t n, float alpha, float beta);
+/// AVX-512, 14×32: 28 zmm accumulators + 2 B vectors + 1 broadcast = 31 of 32 registers.
+void petrel_sgemm_ukernel_avx512_14x32(size_t kc, const float *a, const float *b, float *c,
+                                       size_t ldc, size_t m, size_t n, float alpha, float beta);
+
+/// Row-vector times matrix (the M = 1 path: MLP at batch 1, decoder steps):
+///   y[n] = alpha · x[k]·B[k×n] + beta · y     (B row-major with row stride ldb; beta == 0 ignores y)
+/// Also serves pre-packed B: each NR-column panel is a K×NR matrix with ldb = NR.
+typedef void (*petrel_sgemv_fn)(size_t k, size_t n, const float *x, const float *b, size_t ldb,
+                                float *y, float alpha, float beta);
+void petrel_sgemv_ref(size_t k, size_t n, const float *x, const float *b, size_t ldb,
+                      float *y, float alpha, float beta);
+void petrel_sgemv_avx2(size_t k, size_t n, const float *x, const float *b, size_t ldb,
+                       float *y, float alpha, float beta);
+
+/// Peak FMA throughput loops: run `iters` iterations of enough independent vector FMA chains to
+/// cover latency × ports, and return the number of floating-point operations performed (the
+/// result feeds a sink so the loop cannot be removed). The caller times them.
+double petrel_peak_fma_ref(size_t iters, float *sink);
+double petrel_peak_fma_avx2(size_t iters, float *sink);
+double petrel_peak_fma_avx512(size_t iters, float *sink);
+
+/// Spin-wait hint for the thread pool (x86 `pause`).
+static inline void petrel_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+#endif

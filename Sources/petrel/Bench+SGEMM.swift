@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import PetrelKernels
+
+/// `petrel bench sgemm`: single-precision GEMM throughput against the measured FMA peak.
+struct BenchSGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sgemm",
+        abstract: "Measure SGEMM GFLOP/s (square sizes) and the percentage of the machine's FMA peak.")
+
+    @Option(help: "Comma-separated square sizes M = N = K.")
+    var sizes: String = "256,1024,4096"
+
+    @Option(help: "Threads (the peak is measured with the same number of threads).")
+    var threads: Int = 1
+
+    @Option(help: "Kernel ISA: reference, avx2 or avx512 (default: the best this CPU runs).")
+    var isa: String?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard !parsedSizes.isEmpty, parsedSizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--sizes must be a comma-separated list of positive integers")
+        }
+        if let isa, ISA(rawValue: isa) == nil {
+            throw ValidationError("--isa must be one of: \(ISA.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    var parsedSizes: [Int] {
+        sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    func run() throws {
+        let want = isa.flatMap(ISA.init(rawValue:)) ?? KernelTable.current.isa
+        let report = GemmBenchmark.run(sizes: parsedSizes, threads: threads, isa: want)
+        if json {
+            let rs = report.results.map {
+                "{\"size\": \($0.size), \"gflops\": \(fmt($0.gflops)), \"percent_of_peak\": \(fmt($0.percentOfPeak))}"
+            }
+            print("{\"peak_gflops\": \(fmt(report.peakGflops)), \"threads\": \(report.threads), "
+                  + "\"isa\": \"\(report.isa.rawValue)\", \"results\": [\(rs.joined(separator: ", "))]}")
+        } else {
+            print("isa \(report.isa.rawValue), \(report.threads) thread(s), measured peak \(fmt(report.peakGflops)) GFLOP/s")
+            print("  size     GFLOP/s   % of peak   GFLOP/s per thread-CPU-second")
+            for r in report.results {
+                print(String(format: "%6d  %10.1f  %9.1f   %10.1f", r.size, r.gflops, r.percentOfPeak, r.gflopsPerCPUSecond))
+            }
+            // Batch-1 MLP layer and an attention-head-sized product: these run inline, no threads.
+            let pool = ThreadPool(threads: threads)
+            for (m, n, k, packed) in [(1, 256, 64, true), (1, 256, 64, false), (128, 128, 32, false)] {
+                let ns = GemmBenchmark.latency(m: m, n: n, k: k, packed: packed, isa: report.isa, pool: pool)
+                print(String(format: "latency M=%d N=%d K=%d%@: %.0f ns", m, n, k, packed ? " (packed B)" : "", ns))
+            }
+        }
+    }
+
+    private func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+}
