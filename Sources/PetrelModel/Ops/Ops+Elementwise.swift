@@ -294,8 +294,9 @@ private struct ClipVisitor: NumericVisitor {
     let x: Tensor, y: Tensor, lo: Tensor?, hi: Tensor?
     func visit<T: NumericElement>(_: T.Type) throws -> Step {
         let px = x.pointer(T.self), py = y.pointer(T.self), n = x.count
-        let pl = lo?.pointer(T.self), ph = hi?.pointer(T.self)
+        let pl = lo?.pointer(T.self), ph = hi?.pointer(T.self), keep = (self.lo, self.hi)
         return {
+            _ = keep
             let l = pl?[0], h = ph?[0]
             for i in 0..<n {
                 var v = px[i]
@@ -333,7 +334,8 @@ extension OpImpl {
                 // Bounds may be runtime inputs: read them when the step runs.
                 let pl = lo?.pointer(Float.self), ph = hi?.pointer(Float.self)
                 let px = x.pointer(Float.self), py = y.pointer(Float.self), n = x.count, pool = b.pool
-                return {
+                return { [lo, hi] in
+                    _ = (lo, hi)
                     let l = pl?[0] ?? -.infinity, h = ph?[0] ?? .infinity
                     Elementwise.unary(.clip(min: l, max: h), x: px, y: py, count: n, pool: pool)
                 }

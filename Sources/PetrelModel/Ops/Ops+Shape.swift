@@ -7,9 +7,10 @@ import Glibc
 // values are known when planning, so in a transformer the whole shape subgraph runs once per input
 // shape, not once per request.
 
-private func copyStep(_ x: Tensor, _ y: Tensor) -> Step {
+/// Steps hold raw pointers; capturing the tensors keeps buffers made inside `prepare` alive.
+func copyStep(_ x: Tensor, _ y: Tensor) -> Step {
     let src = x.raw, dst = y.raw, n = y.byteCount
-    return { if src != dst { dst.copyMemory(from: src, byteCount: n) } }
+    return { [x] in _ = x; if src != dst { dst.copyMemory(from: src, byteCount: n) } }
 }
 
 /// Reads axes from the attribute (older opsets) or the input (newer ones).
@@ -170,7 +171,7 @@ extension OpImpl {
             let y = b.outputs[0], n = y.count, size = y.dtype.size
             let fill = ctx.attrs.tensor("value") ?? Tensor(shape: [1], [Float(0)])
             let src = fill.raw, dst = y.raw
-            return { for i in 0..<n { (dst + i * size).copyMemory(from: src, byteCount: size) } }
+            return { [fill] in _ = fill; for i in 0..<n { (dst + i * size).copyMemory(from: src, byteCount: size) } }
         })
 
     static let range = OpImpl(
@@ -220,7 +221,8 @@ func broadcastCopy(_ x: Tensor, _ y: Tensor, pool: ThreadPool) -> Step {
     let sx = x.shape, sy = y.shape
     func go<T>(_: T.Type) -> Step {
         let px = x.raw.assumingMemoryBound(to: T.self), py = y.raw.assumingMemoryBound(to: T.self)
-        return { Elementwise.binary(a: px, aShape: sx, b: px, bShape: [], out: py, outShape: sy, pool: pool) { a, _ in a } }
+        // The second operand only supplies the output shape; its values are ignored.
+        return { Elementwise.binary(a: px, aShape: sx, b: UnsafePointer(py), bShape: sy, out: py, outShape: sy, pool: pool) { a, _ in a } }
     }
     switch x.dtype.size {
     case 1: return go(UInt8.self)
