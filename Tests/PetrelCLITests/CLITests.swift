@@ -8,14 +8,14 @@ let root: String = {
     return url.path
 }()
 
-func petrel(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+func petrel(_ args: [String], home: String? = nil) throws -> (code: Int32, out: String, err: String) {
     let bin = ["debug", "release"].map { "\(root)/.build/\($0)/petrel" }.first { FileManager.default.isExecutableFile(atPath: $0) }!
     let p = Process()
     p.executableURL = URL(fileURLWithPath: bin)
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: root)
     var env = ProcessInfo.processInfo.environment
-    env["PETREL_HOME"] = NSTemporaryDirectory() + "petrel-cli-tests-\(getpid())"
+    env["PETREL_HOME"] = home ?? NSTemporaryDirectory() + "petrel-cli-tests-\(getpid())"
     p.environment = env
     let out = Pipe(), err = Pipe()
     p.standardOutput = out; p.standardError = err
@@ -27,7 +27,8 @@ func petrel(_ args: [String]) throws -> (code: Int32, out: String, err: String) 
 
 @Suite struct CLITests {
     @Test func compileReportsDigestPassesAndArena() throws {
-        let r = try petrel(["compile", "functions/digits-cnn/model.onnx"])
+        // A fresh cache: other tests compile the same model concurrently, and a cache hit runs no passes.
+        let r = try petrel(["compile", "functions/digits-cnn/model.onnx"], home: NSTemporaryDirectory() + "petrel-cli-fresh-\(UUID().uuidString)")
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("digest"))
         #expect(r.out.contains("Conv+BatchNorm folding: 2"))
