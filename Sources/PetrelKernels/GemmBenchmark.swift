@@ -36,7 +36,7 @@ public enum GemmBenchmark {
     /// (best of 5 runs of ~20 ms per thread, summed).
     public static func measurePeak(isa: ISA, threads: Int) -> Double {
         let kern = KernelTable(isa: isa).gemm
-        let pool = ThreadPool(threads: threads)
+        let pool = ThreadPool.shared(threads: threads)
         let iters = 2_000_000
         // Each thread times its own loop in thread CPU time, so a time slice lost to another process
         // on a shared machine does not lower the peak (it still lowers the GEMM figures: honest).
@@ -133,7 +133,7 @@ public enum GemmBenchmark {
     public static func run(sizes: [Int], threads: Int, isa: ISA = KernelTable.current.isa) -> Report {
         let isa = min(isa, ISA.detected)
         let peak = measurePeak(isa: isa, threads: threads)
-        let pool = ThreadPool(threads: threads)
+        let pool = ThreadPool.shared(threads: threads)
         let results = sizes.map { s -> Result in
             let (g, gc) = measureBoth(size: s, isa: isa, pool: pool)
             return Result(size: s, gflops: g, percentOfPeak: 100 * g / peak, gflopsPerCPUSecond: gc)

@@ -35,6 +35,20 @@ public final class ThreadPool: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
 
+    private static let pools = Mutex<[Int: ThreadPool]>([:])
+
+    /// The process-wide pool of `threads` threads. Workers live as long as the process, so every
+    /// executor of the same width shares one pool instead of starting (and never stopping) its own.
+    public static func shared(threads: Int = ThreadPool.defaultThreadCount()) -> ThreadPool {
+        let n = max(1, threads)
+        return pools.withLock { pools in
+            if let p = pools[n] { return p }
+            let p = ThreadPool(threads: n)
+            pools[n] = p
+            return p
+        }
+    }
+
     /// Default: one thread per online core.
     public static func defaultThreadCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 

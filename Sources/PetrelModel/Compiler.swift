@@ -48,23 +48,19 @@ public enum Compiler {
         }
         let (key, sourceSHA) = cacheKey(modelBytes: data)
         let out = artifactPath(digest: key)
-        var passes: [(String, Int)] = []
-        var fromCache = true
         if let cached = try? CompiledModel.load(path: out, verifyWeights: true) {
             let report = try summarize(cached, key: key, path: out, fromCache: true, passes: [], probeDim: probeDim, threads: threads, start: start)
             return (cached, report)
         }
-        fromCache = false
         progress?("importing \(path) (\(data.count / 1024) KiB)")
         let g0 = try ONNXImporter.importModel(data)
         progress?("optimising \(g0.nodes.count) nodes")
-        let (g, p) = try optimize(g0, threads: threads)
-        passes = p
+        let (g, passes) = try optimize(g0, threads: threads)
         progress?("writing artifact")
         let bytes = try ArtifactWriter.encode(g, sourceSHA256: sourceSHA, options: optionsKey, sourceOpCounts: g0.opCounts)
         try ArtifactWriter.writeAtomically(bytes, to: out)
         let model = try CompiledModel.load(path: out)
-        let report = try summarize(model, key: key, path: out, fromCache: fromCache, passes: passes, probeDim: probeDim, threads: threads, start: start)
+        let report = try summarize(model, key: key, path: out, fromCache: false, passes: passes, probeDim: probeDim, threads: threads, start: start)
         return (model, report)
     }
 
@@ -80,7 +76,7 @@ public enum Compiler {
     /// The graph passes, in order. Each returns how many rewrites it made.
     public static func optimize(_ input: Graph, threads: Int = 1) throws -> (Graph, [(name: String, changes: Int)]) {
         var g = input
-        let pool = ThreadPool(threads: threads)
+        let pool = ThreadPool.shared(threads: threads)
         g.nodes = try g.topologicalOrder().map { g.nodes[$0] }
         var passes: [(String, Int)] = []
         passes.append(("constant folding", try ConstantFolding.run(&g, pool: pool)))

@@ -50,7 +50,7 @@ struct BenchSGEMM: ParsableCommand {
                 print(String(format: "%6d  %10.1f  %9.1f   %10.1f", r.size, r.gflops, r.percentOfPeak, r.gflopsPerCPUSecond))
             }
             // Batch-1 MLP layer and an attention-head-sized product: these run inline, no threads.
-            let pool = ThreadPool(threads: threads)
+            let pool = ThreadPool.shared(threads: threads)
             for (m, n, k, packed) in [(1, 256, 64, true), (1, 256, 64, false), (128, 128, 32, false)] {
                 let ns = GemmBenchmark.latency(m: m, n: n, k: k, packed: packed, isa: report.isa, pool: pool)
                 print(String(format: "latency M=%d N=%d K=%d%@: %.0f ns", m, n, k, packed ? " (packed B)" : "", ns))

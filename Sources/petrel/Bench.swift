@@ -21,36 +21,34 @@ struct BenchModel: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
 
     func run() throws {
-        try Self.runMain {
-            try reportingErrors {
-                let m = try loadModel(model, threads: threads.count)
-                let exec = try Executor(graph: m.graph, threads: threads.count)
-                let inputs = exec.inputs.map { syntheticInput($0, batch: batch, seq: seq) }
-                for _ in 0..<3 { _ = try exec.run(inputs) }
-                var samples: [Double] = []
-                let start = DispatchTime.now().uptimeNanoseconds
-                let budget = UInt64(seconds * 1e9)
-                while samples.count < maxIterations {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    _ = try exec.run(inputs)
-                    let t1 = DispatchTime.now().uptimeNanoseconds
-                    samples.append(Double(t1 - t0) / 1e6)
-                    if samples.count >= minIterations && t1 - start > budget { break }
-                }
-                samples.sort()
-                func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
-                let total = samples.reduce(0, +) / 1000
-                let throughput = Double(samples.count * batch) / total
-                if json {
-                    let obj: [String: Any] = ["p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
-                                              "throughput_per_s": throughput, "iterations": samples.count,
-                                              "batch": batch, "seq": seq, "threads": threads.count]
-                    print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
-                } else {
-                    print("inputs     " + zip(exec.inputs, inputs).map { "\($0.name) \($1.shape)" }.joined(separator: ", "))
-                    print(String(format: "latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (%d runs, %d threads)", pct(0.5), pct(0.9), pct(0.99), samples.count, threads.count))
-                    print(String(format: "throughput %.1f samples/s", throughput))
-                }
+        try reportingErrors {
+            let m = try loadModel(model, threads: threads.count)
+            let exec = try Executor(graph: m.graph, threads: threads.count)
+            let inputs = exec.inputs.map { syntheticInput($0, batch: batch, seq: seq) }
+            for _ in 0..<3 { _ = try exec.run(inputs) }
+            var samples: [Double] = []
+            let start = DispatchTime.now().uptimeNanoseconds
+            let budget = UInt64(seconds * 1e9)
+            while samples.count < maxIterations {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try exec.run(inputs)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                samples.append(Double(t1 - t0) / 1e6)
+                if samples.count >= minIterations && t1 - start > budget { break }
+            }
+            samples.sort()
+            func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+            let total = samples.reduce(0, +) / 1000
+            let throughput = Double(samples.count * batch) / total
+            if json {
+                let obj: [String: Any] = ["p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
+                                          "throughput_per_s": throughput, "iterations": samples.count,
+                                          "batch": batch, "seq": seq, "threads": threads.count]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print("inputs     " + zip(exec.inputs, inputs).map { "\($0.name) \($1.shape)" }.joined(separator: ", "))
+                print(String(format: "latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (%d runs, %d threads)", pct(0.5), pct(0.9), pct(0.99), samples.count, threads.count))
+                print(String(format: "throughput %.1f samples/s", throughput))
             }
         }
     }

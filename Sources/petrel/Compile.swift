@@ -11,10 +11,8 @@ struct Compile: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
-        try Self.runMain {
-            let (_, r) = try reportingErrors {
-                try Compiler.compile(path: model, probeDim: probeDim, progress: json ? nil : { stderrLine($0) })
-            }
+        try reportingErrors {
+            let (_, r) = try Compiler.compile(path: model, probeDim: probeDim, progress: json ? nil : { stderrLine($0) })
             if json {
                 let obj: [String: Any] = [
                     "digest": r.digest, "artifact": r.artifactPath, "from_cache": r.fromCache,

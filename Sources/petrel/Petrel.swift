@@ -11,27 +11,12 @@ struct Petrel: ParsableCommand {
         subcommands: [Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self])
 }
 
-/// Runs `body`, turning Petrel's errors into a one-line message and an exit code scripts can trust:
-/// 2 for a bad model or input, 3 for a file that cannot be read or written.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as ModelError {
-        throw ValidationErrorLike(message: "error: \(e.message)", code: e.code == .io ? 3 : 2)
-    } catch let e as ValidationErrorLike { throw e }
-}
-
-struct ValidationErrorLike: Error, CustomStringConvertible {
-    let message: String
-    let code: Int32
-    var description: String { message }
-}
-
-extension ParsableCommand {
-    /// Prints Petrel errors as one line on stderr and exits non-zero.
-    static func runMain(_ body: () throws -> Void) throws {
-        do { try body() } catch let e as ValidationErrorLike {
-            FileHandle.standardError.write(Data((e.message + "\n").utf8))
-            throw ExitCode(e.code)
-        }
+/// Runs a command body, printing Petrel's errors as one line on stderr with an exit code scripts
+/// can trust: 2 for a bad model or input, 3 for a file that cannot be read or written.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ModelError {
+        stderrLine("error: \(e.message)")
+        throw ExitCode(e.code == .io ? 3 : 2)
     }
 }
 

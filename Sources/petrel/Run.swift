@@ -14,48 +14,42 @@ struct Run: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
 
     func run() throws {
-        try Self.runMain {
-            try reportingErrors {
-                let m = try loadModel(model, threads: threads.count, progress: true)
-                let exec = try Executor(graph: m.graph, threads: threads.count)
-                var named: [String: Tensor] = [:]
-                for spec in inputs {
-                    guard let eq = spec.firstIndex(of: "=") else {
-                        throw ModelError(.invalidInput, "--input \(spec): expected NAME=FILE")
-                    }
-                    let name = String(spec[..<eq]), file = String(spec[spec.index(after: eq)...])
-                    guard let sig = exec.inputs.first(where: { $0.name == name }) else {
-                        throw ModelError(.invalidInput, "unknown input '\(name)'; the model's inputs are \(exec.inputs.map(\.name).joined(separator: ", "))")
-                    }
-                    var t = try TensorFiles.read(path: file, expected: sig)
-                    if t.dtype != sig.dtype && (file.hasSuffix(".npy") || file.hasSuffix(".pb")) {
-                        throw ModelError(.invalidInput, "input '\(name)' must be \(sig.dtype), \(file) holds \(t.dtype)")
-                    }
-                    if t.dtype != sig.dtype { t = t.copy() }
-                    named[name] = t
+        try reportingErrors {
+            let m = try loadModel(model, threads: threads.count, progress: true)
+            let exec = try Executor(graph: m.graph, threads: threads.count)
+            var named: [String: Tensor] = [:]
+            for spec in inputs {
+                guard let eq = spec.firstIndex(of: "=") else {
+                    throw ModelError(.invalidInput, "--input \(spec): expected NAME=FILE")
                 }
-                let outs = try exec.run(named)
-                if let dir = outputDir {
-                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    for sig in exec.outputs {
-                        let path = "\(dir)/\(sig.name.replacingOccurrences(of: "/", with: "_")).npy"
-                        do { try TensorFiles.npyBytes(outs[sig.name]!).write(to: URL(fileURLWithPath: path)) } catch {
-                            throw ModelError(.io, "cannot write \(path): \(error.localizedDescription)")
-                        }
-                        print("\(sig.name) \(outs[sig.name]!.dtype) \(outs[sig.name]!.shape) → \(path)")
-                    }
-                    return
+                let name = String(spec[..<eq]), file = String(spec[spec.index(after: eq)...])
+                guard let sig = exec.inputs.first(where: { $0.name == name }) else {
+                    throw ModelError(.invalidInput, "unknown input '\(name)'; the model's inputs are \(exec.inputs.map(\.name).joined(separator: ", "))")
                 }
-                if json {
-                    let obj = Dictionary(uniqueKeysWithValues: exec.outputs.map { ($0.name, TensorFiles.jsonValue(outs[$0.name]!)) })
-                    print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
-                    return
-                }
+                // JSON takes the input's dtype; .npy and .pb carry their own, checked by the executor.
+                named[name] = try TensorFiles.read(path: file, expected: sig)
+            }
+            let outs = try exec.run(named)
+            if let dir = outputDir {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 for sig in exec.outputs {
-                    let t = outs[sig.name]!
-                    let shown = (0..<min(t.count, 16)).map { String(format: "%.6g", t.element(at: $0)) }.joined(separator: ", ")
-                    print("\(sig.name) \(t.dtype) \(t.shape): [\(shown)\(t.count > 16 ? ", …" : "")]")
+                    let path = "\(dir)/\(sig.name.replacingOccurrences(of: "/", with: "_")).npy"
+                    do { try TensorFiles.npyBytes(outs[sig.name]!).write(to: URL(fileURLWithPath: path)) } catch {
+                        throw ModelError(.io, "cannot write \(path): \(error.localizedDescription)")
+                    }
+                    print("\(sig.name) \(outs[sig.name]!.dtype) \(outs[sig.name]!.shape) → \(path)")
                 }
+                return
+            }
+            if json {
+                let obj = Dictionary(uniqueKeysWithValues: exec.outputs.map { ($0.name, TensorFiles.jsonValue(outs[$0.name]!)) })
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            for sig in exec.outputs {
+                let t = outs[sig.name]!
+                let shown = (0..<min(t.count, 16)).map { String(format: "%.6g", t.element(at: $0)) }.joined(separator: ", ")
+                print("\(sig.name) \(t.dtype) \(t.shape): [\(shown)\(t.count > 16 ? ", …" : "")]")
             }
         }
     }

@@ -55,10 +55,16 @@ import Testing
         let (path, _) = try freshArtifact()
         let m = try CompiledModel.load(path: path)
         let file = try Data(contentsOf: URL(fileURLWithPath: path))
-        // Every constant's bytes equal the file's bytes at its offset: a view, 64-byte aligned.
-        for (_, t) in m.graph.constants {
+        let base = m.weights.baseAddress!
+        let weightsOffset = file.count - m.weights.count
+        #expect(!m.graph.constants.isEmpty)
+        // Every constant points into the mapping (no copy), 64-byte aligned, at its bytes in the file.
+        for (id, t) in m.graph.constants {
+            let offset = UnsafeRawPointer(t.raw) - base
+            #expect(offset >= 0 && offset + t.byteCount <= m.weights.count, "constant \(id) is not inside the mapping")
             #expect(Int(bitPattern: t.raw) % 64 == 0)
+            let inFile = file.subdata(in: (weightsOffset + offset)..<(weightsOffset + offset + t.byteCount))
+            #expect(inFile == Data(bytes: t.raw, count: t.byteCount))
         }
-        #expect(m.weightsBytes > 0 && m.weightsBytes < file.count)
     }
 }

@@ -117,6 +117,9 @@ public struct CompiledModel: @unchecked Sendable {
     public let isa: String
     public let sourceOpCounts: [String: Int]
     public let weightsBytes: Int
+    /// The mapped weights section; every constant is a view into it.
+    let weights: UnsafeRawBufferPointer
+    private let file: MappedFile
 
     public static func load(path: String, verifyWeights: Bool = false) throws -> CompiledModel {
         let file = try MappedFile(path: path)
@@ -190,6 +193,7 @@ public struct CompiledModel: @unchecked Sendable {
         }
         _ = try g.topologicalOrder()
         return CompiledModel(graph: g, sourceSHA256: meta.sourceSha256, options: meta.options, isa: h.isa,
-                             sourceOpCounts: meta.sourceOpCounts.mapValues { Int($0) }, weightsBytes: Int(h.weightsBytes))
+                             sourceOpCounts: meta.sourceOpCounts.mapValues { Int($0) }, weightsBytes: Int(h.weightsBytes),
+                             weights: UnsafeRawBufferPointer(start: weights, count: Int(h.weightsBytes)), file: file)
     }
 }

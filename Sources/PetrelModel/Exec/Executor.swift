@@ -5,7 +5,8 @@ import Glibc
 
 /// Runs a compiled graph. Plans are made per concrete input shapes on first use and cached, so a
 /// model with symbolic `batch` and `sequence` dims pays planning once per shape it sees. Safe to call
-/// from several threads: each concurrent run takes its own plan (and arena).
+/// from several threads: each concurrent run takes its own plan (and arena). Executors share the
+/// process-wide pool of their width; a run that finds it busy runs its loops on its own thread.
 public final class Executor: @unchecked Sendable {
     public let graph: Graph
     public let pool: ThreadPool
@@ -16,7 +17,7 @@ public final class Executor: @unchecked Sendable {
     public init(graph: Graph, threads: Int = ThreadPool.defaultThreadCount()) throws {
         self.graph = graph
         order = try graph.topologicalOrder()
-        pool = ThreadPool(threads: threads)
+        pool = ThreadPool.shared(threads: threads)
         pthread_mutex_init(&mutex, nil)
     }
 

@@ -5,14 +5,6 @@ import SwiftProtobuf
 /// opsets, op support and versions, attribute types, undefined values and cycles. Anything Petrel
 /// cannot run is refused here, at compile time, never when a request arrives.
 public enum ONNXImporter {
-    public static func load(path: String) throws -> (graph: Graph, bytes: Data) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-            throw ModelError(.io, "cannot read \(path): \(error.localizedDescription)")
-        }
-        return (try importModel(data), data)
-    }
-
     public static func importModel(_ bytes: Data) throws -> Graph {
         if bytes.isEmpty { throw ModelError(.malformed, "the model file is empty") }
         let model: Onnx_ModelProto
@@ -93,7 +85,7 @@ public enum ONNXImporter {
                 return try define(n)
             }
             let node = Node(op: op, version: version, name: name, inputs: inputs, outputs: outputs, attributes: attrs)
-            try OpRegistry.validate(node, opset: opset)
+            try OpRegistry.impl(for: op).validate(node)
             g.nodes.append(node)
         }
         for vi in gp.output {

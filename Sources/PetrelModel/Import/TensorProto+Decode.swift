@@ -29,11 +29,6 @@ extension Tensor {
         self = try Tensor(proto: proto, what: what)
     }
 
-    /// The tensor's name inside a serialized TensorProto, if any.
-    public static func tensorProtoName(_ bytes: Data) -> String? {
-        (try? Onnx_TensorProto(serializedBytes: bytes)).map(\.name)
-    }
-
     init(proto p: Onnx_TensorProto, what: String) throws {
         let name = p.name.isEmpty ? what : "\(what) '\(p.name)'"
         if p.dataLocation == .external {
@@ -83,15 +78,5 @@ extension Tensor {
                 }
             }
         }
-    }
-
-    /// Serializes as an `onnx.TensorProto` with raw_data (for `petrel run` outputs and tests).
-    public func tensorProtoBytes(name: String) throws -> Data {
-        var p = Onnx_TensorProto()
-        p.name = name
-        p.dataType = Int32(dtype.rawValue)
-        p.dims = shape.map { Int64($0) }
-        p.rawData = Data(bytes: raw, count: byteCount)
-        return try p.serializedData()
     }
 }

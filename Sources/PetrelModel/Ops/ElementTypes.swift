@@ -91,12 +91,18 @@ extension DType {
     }
 }
 
-/// A same-size unsigned integer type for moves that only copy bits (Where, Gather, Concat, ...).
-func withBitPattern<R>(_ size: Int, _ body: (any FixedWidthInteger.Type) throws -> R) rethrows -> R {
-    switch size {
-    case 1: try body(UInt8.self)
-    case 2: try body(UInt16.self)
-    case 4: try body(UInt32.self)
-    default: try body(UInt64.self)
+/// Code that only moves bits (Where, Expand), run with an unsigned integer type of the element's size.
+protocol BitsVisitor {
+    func visit<T: FixedWidthInteger>(_ t: T.Type) -> Step
+}
+
+extension DType {
+    func visitBits<V: BitsVisitor>(_ v: V) -> Step {
+        switch size {
+        case 1: v.visit(UInt8.self)
+        case 2: v.visit(UInt16.self)
+        case 4: v.visit(UInt32.self)
+        default: v.visit(UInt64.self)
+        }
     }
 }

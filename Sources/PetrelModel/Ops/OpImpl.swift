@@ -61,8 +61,17 @@ struct Bound {
     let outputs: [Tensor]
     let workspace: UnsafeMutableRawPointer?
     let pool: ThreadPool
+    /// Owner of buffers a `prepare` makes for its step (a default bound, a converted constant): steps
+    /// hold raw pointers, so such buffers must live as long as the plan, which owns this.
+    var keep = KeepAlive()
 
     func input(_ i: Int) -> Tensor { inputs[i]! }
+}
+
+final class KeepAlive {
+    private var storages: [TensorStorage] = []
+    /// Returns `t`, now kept alive for the lifetime of the plan.
+    @discardableResult func tensor(_ t: Tensor) -> Tensor { storages.append(t.storage); return t }
 }
 
 /// One runnable step, all pointers resolved at plan time; throws only on data-dependent errors
@@ -81,11 +90,20 @@ struct OpImpl {
     var readsShapesOnly = false
 }
 
-enum OpRegistry {
-    static func validate(_ node: Node, opset: Int) throws {
-        try impl(for: node.op).validate(node)
+extension OpImpl {
+    /// Runs the node now, on inputs known while compiling or planning, into new tensors
+    /// (constant folding and plan-time evaluation of shape subgraphs share this).
+    func evaluate(_ ctx: NodeContext, _ inferred: Inferred, pool: ThreadPool) throws -> [Tensor] {
+        let outs = inferred.outputs.map { Tensor(dtype: $0.0, shape: $0.1) }
+        let ws = inferred.workspaceBytes > 0 ? TensorStorage(byteCount: inferred.workspaceBytes) : nil
+        let keep = KeepAlive()
+        try prepare(ctx, Bound(inputs: ctx.values, outputs: outs, workspace: ws?.base, pool: pool, keep: keep))()
+        withExtendedLifetime((keep, ws)) {}
+        return outs
     }
+}
 
+enum OpRegistry {
     /// Ops and the op versions Petrel runs, for `petrel ops`.
     static var supported: [(op: String, versions: [Int])] {
         Op.allCases.filter { $0 != .dense }.map { op in

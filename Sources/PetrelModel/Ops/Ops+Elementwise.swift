@@ -203,7 +203,7 @@ extension OpImpl {
                         throw ctx.unsupported("partial broadcasts of more than two inputs")
                     }
                     let sub = NodeContext(node: ctx.node, types: [acc.dtype, t.dtype], shapes: [acc.shape, t.shape], values: [nil, nil])
-                    steps.append(try binary.prepare(sub, Bound(inputs: [acc, t], outputs: [out], workspace: nil, pool: b.pool)))
+                    steps.append(try binary.prepare(sub, Bound(inputs: [acc, t], outputs: [out], workspace: nil, pool: b.pool, keep: b.keep)))
                     acc = out
                 }
                 return { for s in steps { try s() } }
@@ -272,19 +272,16 @@ extension OpImpl {
             return Inferred(t, try broadcastShape(ctx, [try ctx.shape(0), try ctx.shape(1), try ctx.shape(2)]))
         },
         prepare: { _, b in
-            let c = b.input(0), x = b.input(1), z = b.input(2), y = b.outputs[0], pool = b.pool
-            let pc = c.pointer(Bool.self), sc = c.shape, sx = x.shape, sz = z.shape, sy = y.shape
-            func go<T>(_: T.Type) -> Step {
-                let px = x.raw.assumingMemoryBound(to: T.self), pz = z.raw.assumingMemoryBound(to: T.self)
-                let py = y.raw.assumingMemoryBound(to: T.self)
-                return { Elementwise.select(condition: pc, conditionShape: sc, x: px, xShape: sx, y: pz, yShape: sz, out: py, outShape: sy, pool: pool) }
+            struct Select: BitsVisitor {
+                let c: Tensor, x: Tensor, z: Tensor, y: Tensor, pool: ThreadPool
+                func visit<T: FixedWidthInteger>(_: T.Type) -> Step {
+                    let pc = c.pointer(Bool.self), sc = c.shape, sx = x.shape, sz = z.shape, sy = y.shape, pool = pool
+                    let px = x.raw.assumingMemoryBound(to: T.self), pz = z.raw.assumingMemoryBound(to: T.self)
+                    let py = y.raw.assumingMemoryBound(to: T.self)
+                    return { Elementwise.select(condition: pc, conditionShape: sc, x: px, xShape: sx, y: pz, yShape: sz, out: py, outShape: sy, pool: pool) }
+                }
             }
-            switch x.dtype.size {
-            case 1: return go(UInt8.self)
-            case 2: return go(UInt16.self)
-            case 4: return go(UInt32.self)
-            default: return go(UInt64.self)
-            }
+            return b.outputs[0].dtype.visitBits(Select(c: b.input(0), x: b.input(1), z: b.input(2), y: b.outputs[0], pool: b.pool))
         })
 }
 
@@ -294,9 +291,8 @@ private struct ClipVisitor: NumericVisitor {
     let x: Tensor, y: Tensor, lo: Tensor?, hi: Tensor?
     func visit<T: NumericElement>(_: T.Type) throws -> Step {
         let px = x.pointer(T.self), py = y.pointer(T.self), n = x.count
-        let pl = lo?.pointer(T.self), ph = hi?.pointer(T.self), keep = (self.lo, self.hi)
+        let pl = lo?.pointer(T.self), ph = hi?.pointer(T.self)
         return {
-            _ = keep
             let l = pl?[0], h = ph?[0]
             for i in 0..<n {
                 var v = px[i]
@@ -321,8 +317,8 @@ extension OpImpl {
             var lo: Tensor?, hi: Tensor?
             if ctx.version < 11 {
                 let attrs = ctx.attrs
-                lo = Tensor(shape: [], [attrs.float("min") ?? -Float.greatestFiniteMagnitude])
-                hi = Tensor(shape: [], [attrs.float("max") ?? Float.greatestFiniteMagnitude])
+                lo = b.keep.tensor(Tensor(shape: [], [attrs.float("min") ?? -Float.greatestFiniteMagnitude]))
+                hi = b.keep.tensor(Tensor(shape: [], [attrs.float("max") ?? Float.greatestFiniteMagnitude]))
             } else {
                 lo = b.inputs.count > 1 ? b.inputs[1] : nil
                 hi = b.inputs.count > 2 ? b.inputs[2] : nil
@@ -334,8 +330,7 @@ extension OpImpl {
                 // Bounds may be runtime inputs: read them when the step runs.
                 let pl = lo?.pointer(Float.self), ph = hi?.pointer(Float.self)
                 let px = x.pointer(Float.self), py = y.pointer(Float.self), n = x.count, pool = b.pool
-                return { [lo, hi] in
-                    _ = (lo, hi)
+                return {
                     let l = pl?[0] ?? -.infinity, h = ph?[0] ?? .infinity
                     Elementwise.unary(.clip(min: l, max: h), x: px, y: py, count: n, pool: pool)
                 }

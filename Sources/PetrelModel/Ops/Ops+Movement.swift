@@ -26,13 +26,6 @@ func stridedCopy(src: UnsafeRawPointer, strides: [Int], shape: [Int], dst: Unsaf
     }
 }
 
-func contiguousStrides(_ shape: [Int]) -> [Int] {
-    var s = [Int](repeating: 1, count: shape.count)
-    var acc = 1
-    for i in shape.indices.reversed() { s[i] = acc; acc *= shape[i] }
-    return s
-}
-
 extension OpImpl {
     static let concat = OpImpl(
         infer: { ctx in
@@ -57,7 +50,6 @@ extension OpImpl {
             let axis = try ctx.axis(ctx.attrs.int("axis")!, rank: y.shape.count)
             let outer = Array(y.shape[..<axis]).product
             let size = y.dtype.size
-            let rowBytes = Array(y.shape[axis...]).product * size
             let parts = b.inputs.compactMap { $0 }.map { ($0.raw, Array($0.shape[axis...]).product * size) }
             let dst = y.raw
             return {
@@ -67,7 +59,6 @@ extension OpImpl {
                         o.copyMemory(from: src + r * bytes, byteCount: bytes); o += bytes
                     }
                 }
-                _ = rowBytes
             }
         })
 
@@ -154,7 +145,7 @@ extension OpImpl {
             let n = st > 0 ? (e - s + st - 1) / st : (s - e + (-st) - 1) / (-st)
             begin[a] = s; step[a] = st; out[a] = Swift.max(n, 0)
         }
-        let base = contiguousStrides(shape)
+        let base = Broadcast.contiguousStrides(shape)
         let offset = out.contains(0) ? 0 : zip(begin, base).map { $0 * $1 }.reduce(0, +)
         return ((offset, zip(base, step).map { $0 * $1 }), out)
     }

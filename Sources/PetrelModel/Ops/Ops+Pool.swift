@@ -79,10 +79,10 @@ extension OpImpl {
             let value: UnsafeRawPointer?
             if ctx.version < 11 {
                 let v = Tensor(shape: [], [ctx.attrs.float("value") ?? 0])
-                let c = Tensor(dtype: x.dtype, shape: [])
+                let c = b.keep.tensor(Tensor(dtype: x.dtype, shape: []))
                 try castStep(v, c)()
                 value = UnsafeRawPointer(c.raw)
-                return { [c] in _ = c; Pad.run(src: src, dst: dst, elementSize: size, shape: shape, pads: g.pads, mode: g.mode, constantValue: value, pool: pool) }
+                return { Pad.run(src: src, dst: dst, elementSize: size, shape: shape, pads: g.pads, mode: g.mode, constantValue: value, pool: pool) }
             }
             let cv = b.inputs.count > 2 ? b.inputs[2] : nil
             if let cv, cv.count != 1 { throw ctx.fail("constant_value must be a scalar") }

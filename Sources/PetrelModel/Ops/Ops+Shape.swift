@@ -7,10 +7,9 @@ import Glibc
 // values are known when planning, so in a transformer the whole shape subgraph runs once per input
 // shape, not once per request.
 
-/// Steps hold raw pointers; capturing the tensors keeps buffers made inside `prepare` alive.
 func copyStep(_ x: Tensor, _ y: Tensor) -> Step {
     let src = x.raw, dst = y.raw, n = y.byteCount
-    return { [x] in _ = x; if src != dst { dst.copyMemory(from: src, byteCount: n) } }
+    return { if src != dst { dst.copyMemory(from: src, byteCount: n) } }
 }
 
 /// Reads axes from the attribute (older opsets) or the input (newer ones).
@@ -149,8 +148,7 @@ extension OpImpl {
             return Inferred(t.dtype, t.shape)
         },
         prepare: { ctx, b in
-            let t = constantValue(ctx.attrs)!
-            return copyStep(t, b.outputs[0])
+            copyStep(b.keep.tensor(constantValue(ctx.attrs)!), b.outputs[0])
         })
 
     private static func constantValue(_ a: [String: Attribute]) -> Tensor? {
@@ -172,9 +170,9 @@ extension OpImpl {
         },
         prepare: { ctx, b in
             let y = b.outputs[0], n = y.count, size = y.dtype.size
-            let fill = ctx.attrs.tensor("value") ?? Tensor(shape: [1], [Float(0)])
+            let fill = b.keep.tensor(ctx.attrs.tensor("value") ?? Tensor(shape: [1], [Float(0)]))
             let src = fill.raw, dst = y.raw
-            return { [fill] in _ = fill; for i in 0..<n { (dst + i * size).copyMemory(from: src, byteCount: size) } }
+            return { for i in 0..<n { (dst + i * size).copyMemory(from: src, byteCount: size) } }
         })
 
     static let range = OpImpl(
@@ -221,18 +219,16 @@ extension OpImpl {
 
 /// Copies x into y, broadcasting x's shape to y's (Expand).
 func broadcastCopy(_ x: Tensor, _ y: Tensor, pool: ThreadPool) -> Step {
-    let sx = x.shape, sy = y.shape
-    func go<T>(_: T.Type) -> Step {
-        let px = x.raw.assumingMemoryBound(to: T.self), py = y.raw.assumingMemoryBound(to: T.self)
-        // The second operand only supplies the output shape; its values are ignored.
-        return { Elementwise.binary(a: px, aShape: sx, b: UnsafePointer(py), bShape: sy, out: py, outShape: sy, pool: pool) { a, _ in a } }
+    struct Copy: BitsVisitor {
+        let x: Tensor, y: Tensor, pool: ThreadPool
+        func visit<T: FixedWidthInteger>(_: T.Type) -> Step {
+            let px = x.raw.assumingMemoryBound(to: T.self), py = y.raw.assumingMemoryBound(to: T.self)
+            let sx = x.shape, sy = y.shape, pool = pool
+            // The second operand only supplies the output shape; its values are ignored.
+            return { Elementwise.binary(a: px, aShape: sx, b: UnsafePointer(py), bShape: sy, out: py, outShape: sy, pool: pool) { a, _ in a } }
+        }
     }
-    switch x.dtype.size {
-    case 1: return go(UInt8.self)
-    case 2: return go(UInt16.self)
-    case 4: return go(UInt32.self)
-    default: return go(UInt64.self)
-    }
+    return x.dtype.visitBits(Copy(x: x, y: y, pool: pool))
 }
 
 /// Cast between any two supported dtypes with ONNX's rules: float → int truncates toward zero

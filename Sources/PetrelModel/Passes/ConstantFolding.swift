@@ -20,9 +20,7 @@ enum ConstantFolding {
             let inBytes = ins.compactMap { $0?.byteCount }.reduce(0, +)
             let outBytes = inferred.outputs.map { $0.1.product * $0.0.size }.reduce(0, +)
             if outBytes > Swift.max(growthLimitBytes, 2 * inBytes) { continue }
-            let outs = inferred.outputs.map { Tensor(dtype: $0.0, shape: $0.1) }
-            let ws = inferred.workspaceBytes > 0 ? TensorStorage(byteCount: inferred.workspaceBytes) : nil
-            try impl.prepare(ctx, Bound(inputs: ins, outputs: outs, workspace: ws?.base, pool: pool))()
+            let outs = try impl.evaluate(ctx, inferred, pool: pool)
             for (k, v) in node.outputs.enumerated() {
                 guard let v else { continue }
                 g.constants[v] = outs[k]

@@ -1,9 +1,5 @@
+import Foundation
 import PetrelKernels
-#if canImport(Glibc)
-import Glibc
-#endif
-
-func getenvString(_ n: String) -> String? { getenv(n).map { String(cString: $0) } }
 
 /// A graph scheduled for one set of concrete input shapes: shape-only subgraphs already evaluated,
 /// every runtime value placed in one arena by liveness, and each node reduced to a step whose
@@ -13,13 +9,12 @@ final class Plan {
     struct Slot { var dtype: DType; var shape: [Int]; var pointer: UnsafeMutableRawPointer }
 
     let steps: [Step]
-    let stepNodes: [Int]
     let inputs: [Slot?]      // nil: the model ignores this input
     let outputs: [Tensor]    // views (arena or constants); copied out after a run
     let arenaBytes: Int
     let foldedNodes: Int
     private let arena: TensorStorage
-    private let keepAlive: [Any]
+    private let keepAlive: KeepAlive
 
     /// Plans `graph` (in `order`) for inputs of `inputShapes` (graph input order).
     init(graph: Graph, order: [Int], inputShapes: [[Int]], pool: ThreadPool) throws {
@@ -37,7 +32,7 @@ final class Plan {
         var pending: [Pending] = []
         var aliasOf = [Int: Int]()          // value → value whose bytes it shares
         var folded = 0
-        var keep: [Any] = []
+        let keep = KeepAlive()
         for n in order {
             let node = graph.nodes[n]
             let ctx = NodeContext(node: node,
@@ -46,7 +41,7 @@ final class Plan {
                                   values: node.inputs.map { $0.flatMap { known[$0] } })
             let impl = OpRegistry.impl(for: node.op)
             let inferred = try impl.infer(ctx)
-            guard inferred.outputs.count >= node.outputs.compactMap({ $0 }).count || inferred.outputs.count == node.outputs.count else {
+            guard node.outputs.count <= inferred.outputs.count else {
                 throw ctx.fail("produces \(inferred.outputs.count) outputs, the model expects \(node.outputs.count)")
             }
             for (k, out) in node.outputs.enumerated() {
@@ -56,12 +51,10 @@ final class Plan {
             }
             let allKnown = impl.readsShapesOnly || zip(node.inputs, ctx.values).allSatisfy { $0.0 == nil || $0.1 != nil }
             if allKnown && node.op != .dense {
-                let outs = inferred.outputs.map { Tensor(dtype: $0.0, shape: $0.1) }
                 if impl.aliasesInput {
                     known[node.outputs[0]!] = ctx.values[0]!.reshaped(inferred.outputs[0].1)
                 } else {
-                    let ws = inferred.workspaceBytes > 0 ? TensorStorage(byteCount: inferred.workspaceBytes) : nil
-                    try impl.prepare(ctx, Bound(inputs: ctx.values, outputs: outs, workspace: ws?.base, pool: pool))()
+                    let outs = try impl.evaluate(ctx, inferred, pool: pool)
                     for (k, out) in node.outputs.enumerated() where out != nil { known[out!] = outs[k] }
                 }
                 folded += 1
@@ -113,23 +106,18 @@ final class Plan {
 
         // 3. Steps with every pointer resolved.
         var steps: [Step] = []
-        var stepNodes: [Int] = []
         for (s, p) in pending.enumerated() {
             let node = graph.nodes[p.node]
             let ins = node.inputs.map { $0.flatMap(view) }
             let outs: [Tensor] = p.inferred.outputs.enumerated().map { k, o in
                 if k < node.outputs.count, let v = node.outputs[k], let t = view(v) { return t }
                 // An output the model ignores still needs somewhere to go.
-                let scratch = Tensor(dtype: o.0, shape: o.1)
-                keep.append(scratch.storage)
-                return scratch
+                return keep.tensor(Tensor(dtype: o.0, shape: o.1))
             }
             let ws = workspaceRequest[s].map { arena.base + memory.offsets[$0] }
-            steps.append(try OpRegistry.impl(for: node.op).prepare(p.ctx, Bound(inputs: ins, outputs: outs, workspace: ws, pool: pool)))
-            stepNodes.append(p.node)
+            steps.append(try OpRegistry.impl(for: node.op).prepare(p.ctx, Bound(inputs: ins, outputs: outs, workspace: ws, pool: pool, keep: keep)))
         }
         self.steps = steps
-        self.stepNodes = stepNodes
         self.inputs = graph.inputs.map { id in
             guard known[id] == nil, let req = requestOf[id] else { return nil }
             return Slot(dtype: types[id]!, shape: shapes[id]!, pointer: arena.base + memory.offsets[req])
@@ -142,10 +130,12 @@ final class Plan {
         foldedNodes = folded
         self.arena = arena
         // Steps hold raw pointers: keep every buffer they point into alive as long as the plan.
-        keepAlive = keep + known.compactMap { $0?.storage }
+        for case let t? in known { keep.tensor(t) }
+        keepAlive = keep
     }
 
-    static let trace = getenvString("PETREL_TRACE_PLAN") != nil
+    /// PETREL_TRACE_PLAN=1 prints every value evaluated while planning (debugging shape subgraphs).
+    static let trace = ProcessInfo.processInfo.environment["PETREL_TRACE_PLAN"] != nil
 
     /// Runs the plan; `inputs` already validated against the plan's shapes and dtypes.
     func run(_ inputs: [Tensor]) throws -> [Tensor] {
