@@ -165,7 +165,9 @@ func gemmEpilogueTile(_ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, ldc: In
         case .relu: for j in 0..<nt { let x = r[j]; r[j] = x > 0 ? x : 0 }
         case .leakyRelu(let s): for j in 0..<nt { let x = r[j]; r[j] = x >= 0 ? x : s * x }
         case .clip(let lo, let hi): for j in 0..<nt { r[j] = Swift.min(Swift.max(r[j], lo), hi) }
-        default: let act = e.activation; for j in 0..<nt { r[j] = act.apply(r[j]) }
+        // Transcendental activations go through the vector kernels: scalar erff made a
+        // MiniLM FFN (Dense+Gelu, 128×1536) 2.8× slower than its GEMM.
+        default: Elementwise.unaryRange(UnaryOp(e.activation), x: r, y: r, count: nt)
         }
     }
 }

@@ -15,7 +15,7 @@ public struct GemmKernels: Sendable {
     /// Register tile columns; also the panel width of `PackedBLayout` (persisted in compiled models).
     public let nr: Int
     /// Cache blocking: rows of A per L2 block, depth per pass, columns of B per L3 block.
-    public let mc: Int, kc: Int, nc: Int
+    public private(set) var mc: Int, kc: Int, nc: Int
     /// MR×NR tile kernel: C = alpha·Â·B̂ + beta·C on an m×n (≤ MR×NR) tile.
     public let microkernel: petrel_sgemm_ukernel_fn
     /// Row vector × row-major matrix (the M = 1 path).
@@ -24,6 +24,17 @@ public struct GemmKernels: Sendable {
     public let peakLoop: @convention(c) (Int, UnsafeMutablePointer<Float>?) -> Double
 
     init(isa: ISA) {
+        self.init(defaultsFor: isa)
+        // PETREL_GEMM_BLOCKING=MC,KC,NC overrides the blocking, for tuning on another machine.
+        if let env = getenvString("PETREL_GEMM_BLOCKING") {
+            let v = env.split(separator: ",").compactMap { Int($0) }
+            if v.count == 3, v[0] >= mr, v[1] >= 1, v[2] >= nr {
+                mc = v[0] / mr * mr; kc = v[1]; nc = v[2] / nr * nr
+            }
+        }
+    }
+
+    private init(defaultsFor isa: ISA) {
         switch isa {
         case .reference:
             mr = 4; nr = 16; mc = 64; kc = 256; nc = 2048

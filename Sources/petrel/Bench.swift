@@ -18,6 +18,7 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Minimum iterations.") var minIterations = 20
     @Option(help: "Maximum iterations.") var maxIterations = 100_000
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Also time every op and print where the time goes.") var profile = false
     @OptionGroup var threads: ThreadsOption
 
     func run() throws {
@@ -40,6 +41,15 @@ struct BenchModel: ParsableCommand {
             func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
             let total = samples.reduce(0, +) / 1000
             let throughput = Double(samples.count * batch) / total
+            if profile {
+                let p = Profile(), runs = max(5, min(samples.count, 200))
+                for _ in 0..<runs { _ = try exec.run(inputs, profile: p) }
+                print("op                         ms/run  calls/run   share")
+                for r in p.rows {
+                    print(r.label.padding(toLength: 24, withPad: " ", startingAt: 0)
+                          + String(format: "%9.4f %9.1f %7.1f%%", r.ms / Double(runs), Double(r.calls) / Double(runs), r.share * 100))
+                }
+            }
             if json {
                 let obj: [String: Any] = ["p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
                                           "throughput_per_s": throughput, "iterations": samples.count,

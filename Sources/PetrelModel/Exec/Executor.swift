@@ -38,11 +38,12 @@ public final class Executor: @unchecked Sendable {
     }
 
     /// Runs with inputs in the model's input order.
-    public func run(_ inputs: [Tensor]) throws -> [Tensor] {
+    /// `profile` accumulates time per op across runs (`petrel bench model --profile`).
+    public func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
         let shapes = try validate(inputs)
         let plan = try checkout(shapes)
         defer { checkin(plan, shapes) }
-        return try plan.run(inputs)
+        return try plan.run(inputs, profile: profile)
     }
 
     /// Facts about the plan for these input shapes (planning it if needed), for reports.

@@ -9,12 +9,12 @@ public final class TensorStorage: @unchecked Sendable {
     public let byteCount: Int
     private let owner: AnyObject?
 
-    public init(byteCount: Int) {
+    public init(byteCount: Int, zeroed: Bool = true) {
         self.byteCount = byteCount
         var p: UnsafeMutableRawPointer?
         posix_memalign(&p, 64, max(byteCount, 64))
         base = p!
-        memset(base, 0, max(byteCount, 64))
+        if zeroed { memset(base, 0, max(byteCount, 64)) }
         owner = nil
     }
 
@@ -100,7 +100,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A copy with its own storage.
     public func copy() -> Tensor {
-        let t = Tensor(dtype: dtype, shape: shape)
+        let t = Tensor(dtype: dtype, shape: shape, storage: TensorStorage(byteCount: byteCount, zeroed: false))
         t.raw.copyMemory(from: raw, byteCount: byteCount)
         return t
     }

@@ -9,6 +9,8 @@ final class Plan {
     struct Slot { var dtype: DType; var shape: [Int]; var pointer: UnsafeMutableRawPointer }
 
     let steps: [Step]
+    /// Op name per step ("Dense", "Conv+Relu"), for profiles.
+    let stepLabels: [String]
     let inputs: [Slot?]      // nil: the model ignores this input
     let outputs: [Tensor]    // views (arena or constants); copied out after a run
     let arenaBytes: Int
@@ -106,6 +108,7 @@ final class Plan {
 
         // 3. Steps with every pointer resolved.
         var steps: [Step] = []
+        var labels: [String] = []
         for (s, p) in pending.enumerated() {
             let node = graph.nodes[p.node]
             let ins = node.inputs.map { $0.flatMap(view) }
@@ -116,8 +119,10 @@ final class Plan {
             }
             let ws = workspaceRequest[s].map { arena.base + memory.offsets[$0] }
             steps.append(try OpRegistry.impl(for: node.op).prepare(p.ctx, Bound(inputs: ins, outputs: outs, workspace: ws, pool: pool, keep: keep)))
+            labels.append(node.op.rawValue + (node.attributes.string("activation").map { "+" + $0 } ?? ""))
         }
         self.steps = steps
+        stepLabels = labels
         self.inputs = graph.inputs.map { id in
             guard known[id] == nil, let req = requestOf[id] else { return nil }
             return Slot(dtype: types[id]!, shape: shapes[id]!, pointer: arena.base + memory.offsets[req])
@@ -138,12 +143,20 @@ final class Plan {
     static let trace = ProcessInfo.processInfo.environment["PETREL_TRACE_PLAN"] != nil
 
     /// Runs the plan; `inputs` already validated against the plan's shapes and dtypes.
-    func run(_ inputs: [Tensor]) throws -> [Tensor] {
+    func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
         for (slot, t) in zip(self.inputs, inputs) {
             guard let slot else { continue }
             slot.pointer.copyMemory(from: t.raw, byteCount: t.byteCount)
         }
-        for step in steps { try step() }
+        if let profile {
+            for (step, label) in zip(steps, stepLabels) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try step()
+                profile.add(label, DispatchTime.now().uptimeNanoseconds - t0)
+            }
+        } else {
+            for step in steps { try step() }
+        }
         return outputs.map { $0.copy() }
     }
 }
