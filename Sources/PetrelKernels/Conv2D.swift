@@ -45,7 +45,7 @@ public struct ConvParams: Equatable, Sendable {
 /// direct loop instead.
 public enum Conv2D {
     /// Columns one GEMM should have at least before batching stops paying (GEMM packing overhead).
-    static let targetColumns = 1024
+    static let targetColumns = 256
     /// Cap on the batched scratch (floats): 4 MiB.
     static let maxBatchedFloats = 1 << 20
 
@@ -120,20 +120,41 @@ public enum Conv2D {
                 let plane = src + c &* h &* w, dst = col + row &* ld
                 let xOff = kx &* dw &- pl
                 let (oxLo, oxHi) = validRange(offset: xOff, stride: sw, size: w, count: ow)
-                // Wrapping arithmetic and plain loops: rows are short (8 floats for digits), so
-                // overflow checks and a libc call per row cost more than the copy itself.
+                // Rows are short (8 floats for digits): SIMD moves with wrapping arithmetic, because
+                // the libc memcpy/memset that plain loops compile to cost more than the copy.
                 for oy in 0..<oh {
                     let iy = oy &* sh &- pt &+ ky &* dh
                     let d = dst + oy &* ow
-                    if iy < 0 || iy >= h { for ox in 0..<ow { d[ox] = 0 }; continue }
+                    if iy < 0 || iy >= h { fillZero(d, ow); continue }
                     let s = plane + (iy &* w &+ xOff)
-                    for ox in 0..<oxLo { d[ox] = 0 }
-                    if sw == 1 { for ox in oxLo..<oxHi { d[ox] = s[ox] } }
+                    fillZero(d, oxLo)
+                    if sw == 1 { copyFloats(d + oxLo, s + oxLo, oxHi &- oxLo) }
                     else { for ox in oxLo..<oxHi { d[ox] = s[ox &* sw] } }
-                    for ox in oxHi..<ow { d[ox] = 0 }
+                    fillZero(d + oxHi, ow &- oxHi)
                 }
             }
         }
+    }
+
+    @inline(__always) static func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i &+ 8 <= n {
+            UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        if i &+ 4 <= n {
+            UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        if i < n { d[i] = s[i]; i &+= 1 }
+        if i < n { d[i] = s[i]; i &+= 1 }
+        if i < n { d[i] = s[i] }
+    }
+
+    @inline(__always) static func fillZero(_ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i &+ 8 <= n { UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self); i &+= 8 }
+        while i < n { d[i] = 0; i &+= 1 }
     }
 
     /// Outputs o in [lo, hi) with 0 <= o·stride + offset < size, clamped to [0, count].

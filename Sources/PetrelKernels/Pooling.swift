@@ -103,6 +103,11 @@ public enum Pooling {
         }
         let (D, H, W) = (dims[0], dims[1], dims[2])
         let inPlane = p.spatialCount, outPlane = p.outputCount
+        if D.inSize == 1, p.padsBegin.allSatisfy({ $0 == 0 }), p.padsEnd.allSatisfy({ $0 == 0 }),
+           H.d == 1, W.d == 1, (H.outSize - 1) * H.s + H.k <= H.inSize, (W.outSize - 1) * W.s + W.k <= W.inSize {
+            unpadded2D(x: x, y: y, planes: planes, H: H, W: W, max: max, pool: pool)
+            return
+        }
         let work = outPlane * p.kernel.reduce(1, *)
         // Tap ranges depend only on the output index per axis: computed once here, they keep the
         // integer divisions of `taps` out of the per-plane loops (2×2 pooling was 4× slower with them).
@@ -120,6 +125,33 @@ public enum Pooling {
                 }
             }
         } } }
+    }
+
+    /// 2-D windows that never leave the image (the common 2×2/2 and 3×3/2 pooling of CNNs): no tap
+    /// ranges, no divisor per output.
+    static func unpadded2D(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, H: Dim, W: Dim,
+                           max: Bool, pool: ThreadPool?) {
+        let (ih, iw, oh, ow, kh, kw, sh, sw) = (H.inSize, W.inSize, H.outSize, W.outSize, H.k, W.k, H.s, W.s)
+        let scale = 1 / Float(kh * kw)
+        parallelRanges(planes, grain: Swift.max(1, parallelGrain / Swift.max(1, oh * ow * kh * kw)), pool: pool) { r in
+            for plane in r {
+                let src = x + plane &* ih &* iw
+                var dst = y + plane &* oh &* ow
+                for oyi in 0..<oh {
+                    for oxi in 0..<ow {
+                        let base = src + (oyi &* sh &* iw &+ oxi &* sw)
+                        var acc: Float = max ? base[0] : 0
+                        for ky in 0..<kh {
+                            let row = base + ky &* iw
+                            if max { for kx in 0..<kw { let v = row[kx]; acc = v > acc ? v : acc } }
+                            else { for kx in 0..<kw { acc += row[kx] } }
+                        }
+                        dst.pointee = max ? acc : acc * scale
+                        dst += 1
+                    }
+                }
+            }
+        }
     }
 
     /// One (image, channel) plane. `combine` is max or +, inlined into the tap loop.

@@ -82,6 +82,7 @@ public enum Compiler {
         passes.append(("constant folding", try ConstantFolding.run(&g, pool: pool)))
         passes.append(("dead nodes", DeadNodeElimination.run(&g)))
         passes.append(("Conv+BatchNorm folding", Fusion.foldBatchNorm(&g)))
+        passes.append(("LayerNorm fusion", Fusion.fuseLayerNorm(&g)))
         passes.append(("GELU fusion", Fusion.fuseGelu(&g)))
         passes.append(("MatMul/Gemm+bias+activation → Dense", try Fusion.fuseDense(&g)))
         passes.append(("Conv+activation fusion", Fusion.fuseConvActivation(&g)))

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import PetrelModel
+
+/// Each fusion is checked on a graph written the way exporters write it: the fused graph must have
+/// the fused op, none of the pattern's ops, and the same outputs as the unfused graph (run with
+/// passes off) within float rounding.
+@Suite struct FusionTests {
+    func attr(_ name: String, ints: [Int64]) -> Onnx_AttributeProto { .with { $0.name = name; $0.type = .ints; $0.ints = ints } }
+
+    func compare(_ model: Data, input: Tensor, expectOps: [String: Int], absentOps: [String]) throws {
+        let raw = try ONNXImporter.importModel(model)
+        let (fused, _) = try Compiler.optimize(raw)
+        for (op, n) in expectOps { #expect(fused.opCounts[op] == n, "\(op): \(fused.opCounts)") }
+        for op in absentOps { #expect(fused.opCounts[op] == nil, "\(op) left in \(fused.opCounts)") }
+        let a = try Executor(graph: raw, threads: 1).run([input])[0]
+        let b = try Executor(graph: fused, threads: 1).run([input])[0]
+        #expect(a.shape == b.shape)
+        let worst = (0..<a.count).map { abs(a.element(at: $0) - b.element(at: $0)) }.max() ?? 0
+        #expect(worst < 1e-5, "max difference \(worst)")
+    }
+
+    func randomInput(_ shape: [Int]) -> Tensor {
+        var rng = SplitMix(seed: 7)
+        return Tensor(shape: shape, (0..<shape.reduce(1, *)).map { _ in Float(rng.next() % 2000) / 100 - 10 })
+    }
+
+    @Test func decomposedLayerNormBecomesOneOp() throws {
+        let c = 24
+        let m = onnxModel(opset: 13, inputs: [("x", 1, [2, 5, Int64(c)])], outputs: ["y"], nodes: [
+            ("ReduceMean", ["x"], ["mean"], [attr("axes", ints: [-1])]),
+            ("Sub", ["x", "mean"], ["d"], []),
+            ("Pow", ["d", "two"], ["d2"], []),
+            ("ReduceMean", ["d2"], ["var"], [attr("axes", ints: [-1])]),
+            ("Add", ["var", "eps"], ["ve"], []),
+            ("Sqrt", ["ve"], ["s"], []),
+            ("Div", ["d", "s"], ["n"], []),
+            ("Mul", ["n", "gamma"], ["ng"], []),
+            ("Add", ["ng", "beta"], ["y"], []),
+        ], initializers: [
+            floatInitializer("two", [], [2]), floatInitializer("eps", [], [1e-5]),
+            floatInitializer("gamma", [Int64(c)], (0..<c).map { 0.5 + Float($0) / 10 }),
+            floatInitializer("beta", [Int64(c)], (0..<c).map { Float($0) / 7 - 1 }),
+        ])
+        try compare(m, input: randomInput([2, 5, c]), expectOps: ["LayerNormalization": 1],
+                    absentOps: ["ReduceMean", "Sub", "Pow", "Sqrt", "Div", "Mul", "Add"])
+    }
+
+    @Test func layerNormWithoutAffineAndWithSquareAsMul() throws {
+        let m = onnxModel(opset: 13, inputs: [("x", 1, [3, 16])], outputs: ["y"], nodes: [
+            ("ReduceMean", ["x"], ["mean"], [attr("axes", ints: [1])]),
+            ("Sub", ["x", "mean"], ["d"], []),
+            ("Mul", ["d", "d"], ["d2"], []),
+            ("ReduceMean", ["d2"], ["var"], [attr("axes", ints: [1])]),
+            ("Add", ["var", "eps"], ["ve"], []),
+            ("Sqrt", ["ve"], ["s"], []),
+            ("Div", ["d", "s"], ["y"], []),
+        ], initializers: [floatInitializer("eps", [], [1e-6])])
+        try compare(m, input: randomInput([3, 16]), expectOps: ["LayerNormalization": 1], absentOps: ["ReduceMean", "Sqrt"])
+    }
+
+    @Test func geluAndDenseFuse() throws {
+        let m = onnxModel(opset: 17, inputs: [("x", 1, [4, 8])], outputs: ["y"], nodes: [
+            ("MatMul", ["x", "w"], ["h"], []),
+            ("Add", ["h", "b"], ["hb"], []),
+            ("Div", ["hb", "sqrt2"], ["q"], []),
+            ("Erf", ["q"], ["e"], []),
+            ("Add", ["e", "one"], ["e1"], []),
+            ("Mul", ["hb", "e1"], ["p"], []),
+            ("Mul", ["p", "half"], ["y"], []),
+        ], initializers: [
+            floatInitializer("w", [8, 20], (0..<160).map { Float($0 % 13) / 13 - 0.5 }),
+            floatInitializer("b", [20], (0..<20).map { Float($0) / 20 }),
+            floatInitializer("sqrt2", [], [1.4142135]), floatInitializer("one", [], [1]), floatInitializer("half", [], [0.5]),
+        ])
+        try compare(m, input: randomInput([4, 8]), expectOps: ["Dense": 1], absentOps: ["Erf", "MatMul", "Add", "Mul", "Div"])
+    }
+}
