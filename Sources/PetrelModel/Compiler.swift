@@ -84,6 +84,7 @@ public enum Compiler {
         passes.append(("Conv+BatchNorm folding", Fusion.foldBatchNorm(&g)))
         passes.append(("LayerNorm fusion", Fusion.fuseLayerNorm(&g)))
         passes.append(("GELU fusion", Fusion.fuseGelu(&g)))
+        passes.append(("attention-mask fusion", Fusion.fuseAttentionMask(&g)))
         passes.append(("MatMul/Gemm+bias+activation → Dense", try Fusion.fuseDense(&g)))
         passes.append(("Conv+activation fusion", Fusion.fuseConvActivation(&g)))
         passes.append(("dead nodes", DeadNodeElimination.run(&g)))

@@ -75,4 +75,33 @@ import Testing
         ])
         try compare(m, input: randomInput([4, 8]), expectOps: ["Dense": 1], absentOps: ["Erf", "MatMul", "Add", "Mul", "Div"])
     }
+
+    @Test func bertAttentionMaskBecomesMaskBias() throws {
+        let m = onnxModel(opset: 13, inputs: [("mask", 7, [2, 6])], outputs: ["y"], nodes: [
+            ("Unsqueeze", ["mask", "ax1"], ["u1"], []),
+            ("Unsqueeze", ["u1", "ax2"], ["u2"], []),
+            ("Cast", ["u2"], ["f"], [.with { $0.name = "to"; $0.type = .int; $0.i = 1 }]),
+            ("Sub", ["one", "f"], ["inv"], []),
+            ("Mul", ["inv", "big"], ["y"], []),
+        ], initializers: [
+            .with { $0.name = "ax1"; $0.dataType = 7; $0.dims = [1]; $0.int64Data = [1] },
+            .with { $0.name = "ax2"; $0.dataType = 7; $0.dims = [1]; $0.int64Data = [2] },
+            floatInitializer("one", [], [1]), floatInitializer("big", [], [-10000]),
+        ])
+        let mask = Tensor(shape: [2, 6], [Int64(1), 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+        try compare(m, input: mask, expectOps: ["MaskBias": 1], absentOps: ["Cast", "Sub", "Mul"])
+        let (fused, _) = try Compiler.optimize(try ONNXImporter.importModel(m))
+        let y = try Executor(graph: fused, threads: 1).run([mask])[0]
+        #expect(y.shape == [2, 1, 1, 6])
+        #expect(y.array(Float.self) == [0, 0, 0, -10000, -10000, -10000, 0, 0, 0, 0, 0, -10000])
+    }
+
+    @Test func petrelOpsAreNotAcceptedFromModelFiles() {
+        for op in ["Dense", "MaskBias"] {
+            let m = onnxModel(inputs: [("x", 1, [2])], outputs: ["y"], nodes: [(op, ["x"], ["y"], [])])
+            #expect(expectModelError(.unsupported, containing: "op \(op) (domain ai.onnx, opset 17) is not supported") {
+                _ = try ONNXImporter.importModel(m)
+            } == nil)
+        }
+    }
 }

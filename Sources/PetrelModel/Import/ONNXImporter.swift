@@ -56,7 +56,7 @@ public enum ONNXImporter {
             if localFunctions.contains("\(np.domain)::\(np.opType)") {
                 throw ModelError.unsupportedOp(np.opType, domain: domain, opset: opset, "model-local functions are not supported")
             }
-            guard domain.isEmpty, let op = Op(rawValue: np.opType), op != .dense else {
+            guard domain.isEmpty, let op = Op(rawValue: np.opType), !op.isPetrelOp else {
                 throw ModelError.unsupportedOp(np.opType, domain: domain, opset: opset)
             }
             guard let version = op.version(atOpset: opset) else {

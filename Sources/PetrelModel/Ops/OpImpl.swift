@@ -106,7 +106,7 @@ extension OpImpl {
 enum OpRegistry {
     /// Ops and the op versions Petrel runs, for `petrel ops`.
     static var supported: [(op: String, versions: [Int])] {
-        Op.allCases.filter { $0 != .dense }.map { op in
+        Op.allCases.filter { !$0.isPetrelOp }.map { op in
             (op.rawValue, op.onnxVersions.filter { $0 >= op.oldestSupportedVersion })
         }
     }

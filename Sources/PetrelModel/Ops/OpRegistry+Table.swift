@@ -8,6 +8,7 @@ extension OpRegistry {
         case .gemm: .gemm
         case .matMul: .matMul
         case .dense: .dense
+        case .maskBias: .maskBias
         case .conv: .conv
         case .batchNormalization: .batchNormalization
         case .maxPool: .pool(max: true)

@@ -12,7 +12,7 @@ enum ConstantFolding {
         var dead = Set<Int>()
         for i in order {
             let node = g.nodes[i]
-            guard node.op != .dense, node.inputs.allSatisfy({ $0 == nil || g.constants[$0!] != nil }) else { continue }
+            guard node.inputs.allSatisfy({ $0 == nil || g.constants[$0!] != nil }) else { continue }
             let ins = node.inputs.map { g.constant($0) }
             let ctx = NodeContext(node: node, types: ins.map { $0?.dtype }, shapes: ins.map { $0?.shape }, values: ins)
             let impl = OpRegistry.impl(for: node.op)

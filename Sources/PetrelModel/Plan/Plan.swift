@@ -52,7 +52,7 @@ final class Plan {
                 shapes[out] = inferred.outputs[k].1
             }
             let allKnown = impl.readsShapesOnly || zip(node.inputs, ctx.values).allSatisfy { $0.0 == nil || $0.1 != nil }
-            if allKnown && node.op != .dense {
+            if allKnown {
                 if impl.aliasesInput {
                     known[node.outputs[0]!] = ctx.values[0]!.reshaped(inferred.outputs[0].1)
                 } else {
