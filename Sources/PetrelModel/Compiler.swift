@@ -9,8 +9,9 @@ public struct CompileReport: Sendable {
     public var opsBefore: [String: Int]
     public var opsAfter: [String: Int]
     public var passes: [(name: String, changes: Int)]
-    /// Arena bytes of the plan for the probe shapes (every symbolic dim = `probeDim`).
-    public var arenaBytes: Int
+    /// Arena bytes of the plan for the probe shapes (every symbolic dim = `probeDim`); nil when
+    /// plans also depend on input values (an `axes` input), so they are made per request.
+    public var arenaBytes: Int?
     public var probeShapes: [[Int]]
     public var weightsBytes: Int
     public var seconds: Double
@@ -98,7 +99,7 @@ public enum Compiler {
         let exec = try Executor(graph: m.graph, threads: threads)
         let plan = try exec.planSummary(for: shapes)
         return CompileReport(digest: key, artifactPath: path, fromCache: fromCache, opsBefore: m.sourceOpCounts,
-                             opsAfter: m.graph.opCounts, passes: passes, arenaBytes: plan.arenaBytes, probeShapes: shapes,
+                             opsAfter: m.graph.opCounts, passes: passes, arenaBytes: plan?.arenaBytes, probeShapes: shapes,
                              weightsBytes: m.weightsBytes, seconds: Date().timeIntervalSince(start))
     }
 }

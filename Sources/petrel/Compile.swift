@@ -16,7 +16,7 @@ struct Compile: ParsableCommand {
             if json {
                 let obj: [String: Any] = [
                     "digest": r.digest, "artifact": r.artifactPath, "from_cache": r.fromCache,
-                    "ops_before": r.opsBefore, "ops_after": r.opsAfter, "arena_bytes": r.arenaBytes,
+                    "ops_before": r.opsBefore, "ops_after": r.opsAfter, "arena_bytes": r.arenaBytes.map { $0 as Any } ?? NSNull(),
                     "probe_shapes": r.probeShapes, "weights_bytes": r.weightsBytes, "seconds": r.seconds,
                 ]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
@@ -30,7 +30,11 @@ struct Compile: ParsableCommand {
             for op in ops { print("  " + op.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%6d %6d", r.opsBefore[op] ?? 0, r.opsAfter[op] ?? 0)) }
             print("  " + "total".padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%6d %6d", r.opsBefore.values.reduce(0, +), r.opsAfter.values.reduce(0, +)))
             print("weights   \(formatBytes(r.weightsBytes))")
-            print("arena     \(formatBytes(r.arenaBytes)) peak for input shapes \(r.probeShapes)")
+            if let arena = r.arenaBytes {
+                print("arena     \(formatBytes(arena)) peak for input shapes \(r.probeShapes)")
+            } else {
+                print("arena     planned per request (the plan depends on input values)")
+            }
             print(String(format: "time      %.2f s", r.seconds))
         }
     }

@@ -79,3 +79,30 @@ import Testing
         check(dir, atol: 1e-3)
     }
 }
+
+@Suite struct ValueKeyedPlanTests {
+    /// Reshape whose target shape is a model input: planned per value of that (small) input.
+    @Test func shapeOperandFromAnInput() throws {
+        let m = onnxModel(inputs: [("x", 1, [2, 6]), ("shape", 7, [2])], outputs: ["y"], nodes: [("Reshape", ["x", "shape"], ["y"], [])])
+        let e = try Executor(graph: try ONNXImporter.importModel(m), threads: 1)
+        let x = Tensor(shape: [2, 6], (0..<12).map { Float($0) })
+        #expect(try e.run([x, Tensor(shape: [2], [Int64(3), 4])])[0].shape == [3, 4])
+        #expect(try e.run([x, Tensor(shape: [2], [Int64(-1), 2])])[0].shape == [6, 2])
+        #expect(try e.run([x, Tensor(shape: [2], [Int64(3), 4])])[0].array(Float.self) == (0..<12).map { Float($0) })
+        #expect(expectModelError(.invalidGraph, containing: "cannot reshape") {
+            _ = try e.run([x, Tensor(shape: [2], [Int64(5), 5])])
+        } == nil)
+    }
+
+    /// A shape operand computed from float data can never be planned: a clear error, not a crash.
+    @Test func dataDependentShapeIsRefused() throws {
+        let m = onnxModel(inputs: [("x", 1, [4])], outputs: ["y"], nodes: [
+            ("Cast", ["x"], ["s"], [.with { $0.name = "to"; $0.type = .int; $0.i = 7 }]),
+            ("Reshape", ["x", "s"], ["y"], []),
+        ])
+        let e = try Executor(graph: try ONNXImporter.importModel(m), threads: 1)
+        #expect(expectModelError(.unsupported, containing: "depends on tensor data at run time") {
+            _ = try e.run([Tensor(shape: [4], [Float(1), 1, 2, 2])])
+        } == nil)
+    }
+}

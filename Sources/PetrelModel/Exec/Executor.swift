@@ -12,6 +12,8 @@ public final class Executor: @unchecked Sendable {
     public let pool: ThreadPool
     let order: [Int]
     private var idle: [[Int]: [Plan]] = [:]
+    /// Inputs (by position) whose values plans depend on; learnt on the first plan that needs them.
+    private var valueKeyedInputs: Set<Int> = []
     private var mutex = pthread_mutex_t()
 
     public init(graph: Graph, threads: Int = ThreadPool.defaultThreadCount()) throws {
@@ -41,16 +43,18 @@ public final class Executor: @unchecked Sendable {
     /// `profile` accumulates time per op across runs (`petrel bench model --profile`).
     public func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
         let shapes = try validate(inputs)
-        let plan = try checkout(shapes)
-        defer { checkin(plan, shapes) }
+        let (plan, key) = try checkout(shapes, inputs)
+        defer { checkin(plan, key) }
         return try plan.run(inputs, profile: profile)
     }
 
-    /// Facts about the plan for these input shapes (planning it if needed), for reports.
-    public func planSummary(for shapes: [[Int]]) throws -> (arenaBytes: Int, steps: Int, foldedNodes: Int) {
-        let plan = try checkout(shapes)
-        defer { checkin(plan, shapes) }
-        return (plan.arenaBytes, plan.steps.count, plan.foldedNodes)
+    /// Facts about the plan for these input shapes (planning it if needed), for reports; nil when
+    /// the plan also depends on input values (it is made per request instead).
+    public func planSummary(for shapes: [[Int]]) throws -> (arenaBytes: Int, steps: Int, foldedNodes: Int)? {
+        do {
+            let plan = try Plan(graph: graph, order: order, inputShapes: shapes, pool: pool)
+            return (plan.arenaBytes, plan.steps.count, plan.foldedNodes)
+        } catch is NeedsInputValues { return nil }
     }
 
     /// Checks inputs against the signature: count, dtype, rank, fixed dims, and one value per
@@ -83,16 +87,41 @@ public final class Executor: @unchecked Sendable {
         return given.map(\.shape)
     }
 
-    private func checkout(_ shapes: [[Int]]) throws -> Plan {
-        let key = shapes.flatMap { [$0.count] + $0 }
-        pthread_mutex_lock(&mutex)
-        if let p = idle[key]?.popLast() { pthread_mutex_unlock(&mutex); return p }
-        pthread_mutex_unlock(&mutex)
-        return try Plan(graph: graph, order: order, inputShapes: shapes, pool: pool)
+    /// Largest input whose values a plan may depend on (an `axes`, `shape` or `pads` operand given
+    /// by the caller). Bigger inputs (token ids) never key plans: one plan per value would thrash.
+    static let maxValueKeyedElements = 64
+
+    /// Plan cache key: shapes, plus the values of the inputs plans depend on.
+    private func key(_ shapes: [[Int]], _ inputs: [Tensor], _ keyed: Set<Int>) -> [Int] {
+        shapes.flatMap { [$0.count] + $0 } + keyed.sorted().flatMap { [-1, $0] + inputs[$0].ints() }
     }
 
-    private func checkin(_ plan: Plan, _ shapes: [[Int]]) {
-        let key = shapes.flatMap { [$0.count] + $0 }
+    private func checkout(_ shapes: [[Int]], _ inputs: [Tensor]) throws -> (Plan, [Int]) {
+        pthread_mutex_lock(&mutex)
+        var keyed = valueKeyedInputs
+        pthread_mutex_unlock(&mutex)
+        while true {
+            let k = key(shapes, inputs, keyed)
+            pthread_mutex_lock(&mutex)
+            if let p = idle[k]?.popLast() { pthread_mutex_unlock(&mutex); return (p, k) }
+            pthread_mutex_unlock(&mutex)
+            do {
+                let values = Dictionary(uniqueKeysWithValues: keyed.map { ($0, inputs[$0].copy()) })
+                return (try Plan(graph: graph, order: order, inputShapes: shapes, inputValues: values, pool: pool), k)
+            } catch let need as NeedsInputValues {
+                let usable = !need.inputs.isEmpty && need.inputs.allSatisfy {
+                    !inputs[$0].dtype.isFloat && inputs[$0].count <= Executor.maxValueKeyedElements
+                }
+                guard usable, !need.inputs.isSubset(of: keyed) else { throw need.error }
+                keyed.formUnion(need.inputs)
+                pthread_mutex_lock(&mutex)
+                valueKeyedInputs.formUnion(need.inputs)
+                pthread_mutex_unlock(&mutex)
+            }
+        }
+    }
+
+    private func checkin(_ plan: Plan, _ key: [Int]) {
         pthread_mutex_lock(&mutex)
         idle[key, default: []].append(plan)
         pthread_mutex_unlock(&mutex)

@@ -7,6 +7,9 @@ struct NodeContext {
     let types: [DType?]
     let shapes: [[Int]?]
     let values: [Tensor?]
+    /// Per input: the graph inputs (by position) a runtime value derives from, so a shape-like
+    /// operand fed by a small model input can be planned per value of that input.
+    var sources: [Set<Int>] = []
 
     var attrs: [String: Attribute] { node.attributes }
     var version: Int { node.version }
@@ -27,7 +30,8 @@ struct NodeContext {
     func value(_ i: Int, _ what: String) throws -> Tensor {
         guard has(i) else { throw fail("input \(i) (\(what)) is missing") }
         guard let v = values[i] else {
-            throw ModelError(.unsupported, "node '\(node.name)' (\(node.op.rawValue)): its \(what) input depends on tensor data at run time; Petrel needs it to be a constant or computable from input shapes")
+            throw NeedsInputValues(inputs: i < sources.count ? sources[i] : [], error: ModelError(.unsupported,
+                "node '\(node.name)' (\(node.op.rawValue)): its \(what) input depends on tensor data at run time; Petrel needs it to be a constant, computable from input shapes, or a small integer model input"))
         }
         return v
     }
@@ -45,6 +49,14 @@ struct NodeContext {
         guard a >= -rank, a < Swift.max(rank, 1) else { throw fail("\(what) \(a) is out of range for rank \(rank)") }
         return a < 0 ? a + rank : a
     }
+}
+
+/// Planning needs the values of these graph inputs (an `axes` or `shape` operand fed by the caller).
+/// The executor then plans per value of those inputs when they are small integer tensors, and
+/// reports `error` otherwise.
+struct NeedsInputValues: Error {
+    let inputs: Set<Int>
+    let error: ModelError
 }
 
 /// Output types and shapes of a node for one concrete plan, plus scratch memory its step needs.

@@ -95,11 +95,8 @@ extension OpImpl {
     /// Inference-mode Dropout: the identity, plus an all-true mask when asked for.
     static let dropout = OpImpl(
         infer: { ctx in
-            if ctx.version >= 12, let training = ctx.has(2) ? ctx.values[2] : nil, training.element(at: 0) != 0 {
+            if ctx.version >= 12, let training = try ctx.optionalValue(2, "training_mode"), training.element(at: 0) != 0 {
                 throw ctx.unsupported("training_mode = true is not supported (Petrel runs inference only)")
-            }
-            if ctx.version >= 12, ctx.has(2), ctx.values[2] == nil {
-                throw ctx.unsupported("training_mode must be a constant")
             }
             let s = try ctx.shape(0)
             return Inferred([(try ctx.type(0), s), (.bool, s)])

@@ -18,15 +18,18 @@ final class Plan {
     private let arena: TensorStorage
     private let keepAlive: KeepAlive
 
-    /// Plans `graph` (in `order`) for inputs of `inputShapes` (graph input order).
-    init(graph: Graph, order: [Int], inputShapes: [[Int]], pool: ThreadPool) throws {
+    /// Plans `graph` (in `order`) for inputs of `inputShapes` (graph input order); inputs in
+    /// `inputValues` (by position) are planned as constants of those values.
+    init(graph: Graph, order: [Int], inputShapes: [[Int]], inputValues: [Int: Tensor] = [:], pool: ThreadPool) throws {
         var types = [DType?](repeating: nil, count: graph.values.count)
         var shapes = [[Int]?](repeating: nil, count: graph.values.count)
         var known = [Tensor?](repeating: nil, count: graph.values.count)
         for (id, t) in graph.constants { types[id] = t.dtype; shapes[id] = t.shape; known[id] = t }
+        var sources = [Set<Int>](repeating: [], count: graph.values.count)
         for (i, id) in graph.inputs.enumerated() {
             types[id] = graph.values[id].dtype
             shapes[id] = inputShapes[i]
+            if let v = inputValues[i] { known[id] = v } else { sources[id] = [i] }
         }
 
         // 1. Shapes, and evaluation of everything computable now.
@@ -40,7 +43,8 @@ final class Plan {
             let ctx = NodeContext(node: node,
                                   types: node.inputs.map { $0.flatMap { types[$0] } },
                                   shapes: node.inputs.map { $0.flatMap { shapes[$0] } },
-                                  values: node.inputs.map { $0.flatMap { known[$0] } })
+                                  values: node.inputs.map { $0.flatMap { known[$0] } },
+                                  sources: node.inputs.map { $0.map { sources[$0] } ?? [] })
             let impl = OpRegistry.impl(for: node.op)
             let inferred = try impl.infer(ctx)
             guard node.outputs.count <= inferred.outputs.count else {
@@ -63,6 +67,8 @@ final class Plan {
                 if Plan.trace { for v in node.outputs.compactMap({ $0 }) { let t = known[v]!; print("fold \(node.name) \(node.op.rawValue) → \(t.dtype) \(t.shape) \((0..<min(t.count, 8)).map { t.element(at: $0) })") } }
                 continue
             }
+            let from = ctx.sources.reduce(into: Set<Int>()) { $0.formUnion($1) }
+            for out in node.outputs.compactMap({ $0 }) { sources[out] = from }
             if impl.aliasesInput, let src = node.inputs[0], let out = node.outputs[0] {
                 aliasOf[out] = aliasOf[src] ?? src
                 continue
