@@ -43,3 +43,21 @@ void petrel_sgemv_ref(size_t k, size_t n, const float *restrict x, const float *
         }
     }
 }
+
+void petrel_gemm_epilogue_ref(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
+                              const float *bias_row, int act, float p0, float p1) {
+    for (size_t i = 0; i < m; ++i) {
+        float *r = c + i * ldc;
+        const float br = bias_row ? bias_row[i] : 0.0f;
+        for (size_t j = 0; j < n; ++j) {
+            float x = r[j] + br + (bias_col ? bias_col[j] : 0.0f);
+            switch (act) {
+            case 1: x = x > 0.0f ? x : 0.0f; break;
+            case 2: x = x < p0 ? p0 : (x > p1 ? p1 : x); break;
+            case 3: x = x >= 0.0f ? x : p0 * x; break;
+            default: break;
+            }
+            r[j] = x;
+        }
+    }
+}

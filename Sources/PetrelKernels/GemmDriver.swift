@@ -147,28 +147,22 @@ func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int
 /// Bias + activation on an mt×nt tile of C whose top-left element is C[row0, col0], run right after
 /// the tile's last microkernel call while it is in L1.
 @inline(never)
-func gemmEpilogueTile(_ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, ldc: Int,
+func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, ldc: Int,
                       row0: Int, col0: Int, mt: Int, nt: Int) {
-    for i in 0..<mt {
-        let r = c + i * ldc
-        if let bias = e.bias {
-            if e.biasPerRow {
-                let bv = bias[row0 + i]
-                for j in 0..<nt { r[j] += bv }
-            } else {
-                let bp = bias + col0
-                for j in 0..<nt { r[j] += bp[j] }
-            }
-        }
-        switch e.activation {
-        case .none: break
-        case .relu: for j in 0..<nt { let x = r[j]; r[j] = x > 0 ? x : 0 }
-        case .leakyRelu(let s): for j in 0..<nt { let x = r[j]; r[j] = x >= 0 ? x : s * x }
-        case .clip(let lo, let hi): for j in 0..<nt { r[j] = Swift.min(Swift.max(r[j], lo), hi) }
-        // Transcendental activations go through the vector kernels: scalar erff made a
-        // MiniLM FFN (Dense+Gelu, 128×1536) 2.8× slower than its GEMM.
-        default: Elementwise.unaryRange(UnaryOp(e.activation), x: r, y: r, count: nt)
-        }
+    let biasCol = e.bias.flatMap { e.biasPerRow ? nil : $0 + col0 }
+    let biasRow = e.bias.flatMap { e.biasPerRow ? $0 + row0 : nil }
+    // Bias and the piecewise-linear activations in one vector pass (C, ISA-specific); the
+    // transcendental ones through the vector kernels: scalar erff made a MiniLM FFN (Dense+Gelu,
+    // 128×1536) 2.8× slower than its GEMM.
+    switch e.activation {
+    case .none: kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 0, 0, 0)
+    case .relu: kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 1, 0, 0)
+    case .clip(let lo, let hi): kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 2, lo, hi)
+    case .leakyRelu(let a): kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 3, a, 0)
+    case .sigmoid, .tanh, .gelu:
+        if e.bias != nil { kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 0, 0, 0) }
+        let op = UnaryOp(e.activation)
+        for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
     }
 }
 
@@ -197,7 +191,7 @@ extension Gemm {
                 let r = c + i * ldc
                 for j in 0..<n { r[j] = beta == 0 ? 0 : beta * r[j] }
             }
-            if !epilogue.isIdentity { gemmEpilogueTile(epilogue, c: c, ldc: ldc, row0: 0, col0: 0, mt: m, nt: n) }
+            if !epilogue.isIdentity { gemmEpilogueTile(kern, epilogue, c: c, ldc: ldc, row0: 0, col0: 0, mt: m, nt: n) }
             return
         }
         let fmas = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k).partialValue
@@ -224,6 +218,8 @@ extension Gemm {
         let bBuf = scratch + aStride * threads
         let hasEpi = !epilogue.isIdentity
         let ukr = kern.microkernel
+        // A read in place when the ISA can (row-major A only): no A packing at all.
+        let rowA = transA ? nil : kern.microkernelRowA
 
         var jc = 0
         while jc < n {
@@ -267,7 +263,7 @@ extension Gemm {
                     var ic = rowLo
                     while ic < rowHi {
                         let mb = min(mcb, rowHi - ic)
-                        gemmPackA(a, lda: lda, trans: transA, i0: ic, mb: mb, p0: pc, kb: kb, mr: mr, into: aBuf)
+                        if rowA == nil { gemmPackA(a, lda: lda, trans: transA, i0: ic, mb: mb, p0: pc, kb: kb, mr: mr, into: aBuf) }
                         for q in panLo..<panHi {
                             let col = q * nr
                             let nt = min(nr, nb - col)
@@ -276,9 +272,10 @@ extension Gemm {
                             while ir < mb {
                                 let mt = min(mr, mb - ir)
                                 let ct = c + (ic + ir) * ldc + jc + col
-                                ukr(kb, aBuf + ir * kb, bp, ct, ldc, mt, nt, alpha, betaPass)
+                                if let rowA { rowA(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass) }
+                                else { ukr(kb, aBuf + ir * kb, bp, ct, ldc, mt, nt, alpha, betaPass) }
                                 if lastPass && hasEpi {
-                                    gemmEpilogueTile(epilogue, c: ct, ldc: ldc, row0: ic + ir, col0: jc + col, mt: mt, nt: nt)
+                                    gemmEpilogueTile(kern, epilogue, c: ct, ldc: ldc, row0: ic + ir, col0: jc + col, mt: mt, nt: nt)
                                 }
                                 ir += mr
                             }
@@ -323,7 +320,7 @@ extension Gemm {
                 gemvFn(k, hi - lo, x, b.ptr + lo, b.ld, c + lo, alpha, beta)
             }
             if !epilogue.isIdentity {
-                gemmEpilogueTile(epilogue, c: c + lo, ldc: 0, row0: 0, col0: lo, mt: 1, nt: hi - lo)
+                gemmEpilogueTile(kern, epilogue, c: c + lo, ldc: 0, row0: 0, col0: lo, mt: 1, nt: hi - lo)
             }
         }
         if chunks <= 1 { body(0) } else { pool!.parallelFor(chunks, body) }

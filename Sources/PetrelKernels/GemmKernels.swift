@@ -18,8 +18,12 @@ public struct GemmKernels: Sendable {
     public private(set) var mc: Int, kc: Int, nc: Int
     /// MR×NR tile kernel: C = alpha·Â·B̂ + beta·C on an m×n (≤ MR×NR) tile.
     public let microkernel: petrel_sgemm_ukernel_fn
+    /// The MR×NR kernel reading non-transposed A in place (no A packing), where the ISA has one.
+    public let microkernelRowA: petrel_sgemm_ukernel_rowa_fn?
     /// Row vector × row-major matrix (the M = 1 path).
     public let gemv: petrel_sgemv_fn
+    /// Bias + simple activation on one output tile (see `petrel_gemm_epilogue_fn`).
+    public let epilogue: petrel_gemm_epilogue_fn
     /// Peak FMA loop of this ISA (for the benchmark's % of peak).
     public let peakLoop: @convention(c) (Int, UnsafeMutablePointer<Float>?) -> Double
 
@@ -39,7 +43,9 @@ public struct GemmKernels: Sendable {
         case .reference:
             mr = 4; nr = 16; mc = 64; kc = 256; nc = 2048
             microkernel = petrel_sgemm_ukernel_ref_4x16
+            microkernelRowA = nil
             gemv = petrel_sgemv_ref
+            epilogue = petrel_gemm_epilogue_ref
             peakLoop = petrel_peak_fma_ref
         case .avx2:
             // 6×16: the largest tile whose accumulators (12 ymm) leave room for B and the A
@@ -48,14 +54,18 @@ public struct GemmKernels: Sendable {
             // panels streaming through). NC = 4080 = 255·16: B block ≤ 4 MB, in L3.
             mr = 6; nr = 16; mc = 120; kc = 256; nc = 4080
             microkernel = petrel_sgemm_ukernel_avx2_6x16
+            microkernelRowA = petrel_sgemm_ukernel_rowa_avx2_6x16
             gemv = petrel_sgemv_avx2
+            epilogue = petrel_gemm_epilogue_avx2
             peakLoop = petrel_peak_fma_avx2
         case .avx512:
             // 14×32: 28 zmm accumulators of 32. Blocking after the design note's 90 % of peak with
             // MC/KC/NC 96/384/4096 on a 6×32 kernel (MC rounded to a multiple of 14).
             mr = 14; nr = 32; mc = 98; kc = 384; nc = 4096
             microkernel = petrel_sgemm_ukernel_avx512_14x32
+            microkernelRowA = nil
             gemv = petrel_sgemv_avx2
+            epilogue = petrel_gemm_epilogue_avx2
             peakLoop = petrel_peak_fma_avx512
         }
     }

@@ -32,6 +32,14 @@ void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *a, const float *b, f
 void petrel_sgemm_ukernel_avx512_14x32(size_t kc, const float *a, const float *b, float *c,
                                        size_t ldc, size_t m, size_t n, float alpha, float beta);
 
+/// A microkernel that reads A in place (row-major, row stride `lda`) instead of from a packed
+/// panel; otherwise as `petrel_sgemm_ukernel_fn`. Used for non-transposed A where the ISA has one.
+typedef void (*petrel_sgemm_ukernel_rowa_fn)(size_t kc, const float *a, size_t lda, const float *b,
+                                             float *c, size_t ldc, size_t m, size_t n,
+                                             float alpha, float beta);
+void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *a, size_t lda, const float *b, float *c,
+                                         size_t ldc, size_t m, size_t n, float alpha, float beta);
+
 /// Row-vector times matrix (the M = 1 path: MLP at batch 1, decoder steps):
 ///   y[n] = alpha · x[k]·B[k×n] + beta · y     (B row-major with row stride ldb; beta == 0 ignores y)
 /// Also serves pre-packed B: each NR-column panel is a K×NR matrix with ldb = NR.
@@ -41,6 +49,17 @@ void petrel_sgemv_ref(size_t k, size_t n, const float *x, const float *b, size_t
                       float *y, float alpha, float beta);
 void petrel_sgemv_avx2(size_t k, size_t n, const float *x, const float *b, size_t ldb,
                        float *y, float alpha, float beta);
+
+/// GEMM epilogue on one tile while it is in L1: C[m×n] += bias (per column when `bias_col`, per row
+/// when `bias_row`; either may be NULL), then the activation `act`:
+///   0 none, 1 relu, 2 clip to [p0, p1], 3 leaky relu with slope p0.
+/// Other activations (sigmoid, tanh, GELU) are applied by the vector kernels after this.
+typedef void (*petrel_gemm_epilogue_fn)(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
+                                        const float *bias_row, int act, float p0, float p1);
+void petrel_gemm_epilogue_ref(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
+                              const float *bias_row, int act, float p0, float p1);
+void petrel_gemm_epilogue_avx2(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
+                               const float *bias_row, int act, float p0, float p1);
 
 /// Peak FMA throughput loops: run `iters` iterations of enough independent vector FMA chains to
 /// cover latency × ports, and return the number of floating-point operations performed (the
