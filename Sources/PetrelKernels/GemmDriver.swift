@@ -218,8 +218,10 @@ extension Gemm {
         let bBuf = scratch + aStride * threads
         let hasEpi = !epilogue.isIdentity
         let ukr = kern.microkernel
-        // A read in place when the ISA can (row-major A only): no A packing at all.
-        let rowA = transA ? nil : kern.microkernelRowA
+        // Narrow products read row-major A in place (no packing): a packed A block is reused once
+        // per NR panel, so with few panels (MLP layers, N ≤ 256) packing does not pay for itself;
+        // with many, packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
+        let rowA = transA || n > 16 * nr ? nil : kern.microkernelRowA
 
         var jc = 0
         while jc < n {
