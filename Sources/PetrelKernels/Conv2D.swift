@@ -58,50 +58,74 @@ public enum Conv2D {
         return g
     }
 
-    /// Scratch floats `run` needs: the im2col matrix of a batch of images, plus their GEMM output
-    /// when more than one image shares a GEMM.
-    public static func workspaceFloats(_ p: ConvParams) -> Int {
+    /// Scratch floats `run` needs: per worker (`threads` when batches of images run in parallel), the
+    /// im2col matrix of a batch of images plus their GEMM output when several share a GEMM.
+    public static func workspaceFloats(_ p: ConvParams, threads: Int = 1) -> Int {
         if p.isDepthwise { return 0 }
         let g = imagesPerGemm(p), cols = g * p.outH * p.outW
-        return (p.isPointwise ? 0 : p.kernelSize * cols) + (g > 1 ? p.cout / p.group * cols : 0)
+        let one = (p.isPointwise ? 0 : p.kernelSize * cols) + (g > 1 ? p.cout / p.group * cols : 0)
+        return one * workers(p, threads: threads)
+    }
+
+    /// Batches of images run on separate threads (each GEMM single-threaded) when there are enough
+    /// of them: one parallel region per conv instead of several per small GEMM and im2col.
+    static func workers(_ p: ConvParams, threads: Int) -> Int {
+        let chunks = (p.n + imagesPerGemm(p) - 1) / imagesPerGemm(p)
+        return threads > 1 && chunks >= threads && !p.isPointwise ? threads : 1
     }
 
     /// output[n, cout, outH, outW] = conv(input[n, cin, h, w], weight[cout, cin/group, kh, kw]),
-    /// then + bias[cout] and the activation of `epilogue` (`biasPerRow` is implied).
+    /// then + bias[cout] and the activation of `epilogue` (`biasPerRow` is implied). `workspace`
+    /// holds `workspaceFloats(p, threads: pool?.threads ?? 1)` floats.
     public static func run(_ p: ConvParams, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            epilogue: GemmEpilogue = .none, output: UnsafeMutablePointer<Float>,
                            workspace: UnsafeMutablePointer<Float>?, pool: ThreadPool? = nil) {
         let oh = p.outH, ow = p.outW
         precondition(oh > 0 && ow > 0, "conv: empty output for \(p)")
         if p.isDepthwise { depthwise(p, input: input, weight: weight, epilogue: epilogue, output: output, pool: pool); return }
-        let cg = p.cin / p.group, mg = p.cout / p.group, k = p.kernelSize, npix = oh * ow
         precondition(p.isPointwise || workspace != nil, "conv: needs workspaceFloats(\(p)) floats of workspace")
-        let batch = imagesPerGemm(p)
-        for first in stride(from: 0, to: p.n, by: batch) {
-            let images = Swift.min(batch, p.n - first), cols = images * npix
-            let col = workspace  // nil only for pointwise convs, which never batch
-            for g in 0..<p.group {
-                let b: UnsafePointer<Float>
-                if p.isPointwise { b = input + (first * p.cin + g * cg) * npix }
-                else {
-                    for i in 0..<images {
-                        im2col(p, input + ((first + i) * p.cin + g * cg) * p.h * p.w, col! + i * npix, ld: cols, pool: pool)
-                    }
-                    b = UnsafePointer(col!)
-                }
-                let e = GemmEpilogue(bias: epilogue.bias.map { $0 + g * mg }, biasPerRow: true, activation: epilogue.activation)
-                if images == 1 {
-                    Gemm.sgemm(m: mg, n: npix, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: npix,
-                               c: output + (first * p.cout + g * mg) * npix, ldc: npix, epilogue: e, pool: pool)
-                    continue
-                }
-                let staged = col! + k * cols
-                Gemm.sgemm(m: mg, n: cols, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: cols,
-                           c: staged, ldc: cols, epilogue: e, pool: pool)
+        let batch = imagesPerGemm(p), chunks = (p.n + batch - 1) / batch
+        let workers = workers(p, threads: pool?.threads ?? 1)
+        if workers == 1 {
+            for c in 0..<chunks { chunk(p, c * batch, input, weight, epilogue, output, workspace, pool) }
+            return
+        }
+        let per = workspaceFloats(p)
+        pool!.parallelFor(workers) { t in
+            for c in stride(from: t, to: chunks, by: workers) {
+                chunk(p, c * batch, input, weight, epilogue, output, workspace! + t * per, nil)
+            }
+        }
+    }
+
+    /// Images [first, first + imagesPerGemm) of the batch: im2col side by side, one GEMM per group,
+    /// rows copied out to NCHW.
+    static func chunk(_ p: ConvParams, _ first: Int, _ input: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                      _ epilogue: GemmEpilogue, _ output: UnsafeMutablePointer<Float>,
+                      _ col: UnsafeMutablePointer<Float>?, _ pool: ThreadPool?) {
+        let cg = p.cin / p.group, mg = p.cout / p.group, k = p.kernelSize, npix = p.outH * p.outW
+        let images = Swift.min(imagesPerGemm(p), p.n - first), cols = images * npix
+        for g in 0..<p.group {
+            let b: UnsafePointer<Float>
+            if p.isPointwise { b = input + (first * p.cin + g * cg) * npix }  // col is nil: never batched
+            else {
                 for i in 0..<images {
-                    for r in 0..<mg {
-                        (output + ((first + i) * p.cout + g * mg + r) * npix).update(from: staged + r * cols + i * npix, count: npix)
-                    }
+                    im2col(p, input + ((first + i) * p.cin + g * cg) * p.h * p.w, col! + i * npix, ld: cols, pool: pool)
+                }
+                b = UnsafePointer(col!)
+            }
+            let e = GemmEpilogue(bias: epilogue.bias.map { $0 + g * mg }, biasPerRow: true, activation: epilogue.activation)
+            if images == 1 {
+                Gemm.sgemm(m: mg, n: npix, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: npix,
+                           c: output + (first * p.cout + g * mg) * npix, ldc: npix, epilogue: e, pool: pool)
+                continue
+            }
+            let staged = col! + k * cols
+            Gemm.sgemm(m: mg, n: cols, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: cols,
+                       c: staged, ldc: cols, epilogue: e, pool: pool)
+            for i in 0..<images {
+                for r in 0..<mg {
+                    (output + ((first + i) * p.cout + g * mg + r) * npix).update(from: staged + r * cols + i * npix, count: npix)
                 }
             }
         }

@@ -30,6 +30,10 @@ private let convCases: [ConvParams] = [
     ConvParams.conv1d(n: 2, cin: 3, length: 17, cout: 4, k: 3, stride: 2, padBegin: 1, padEnd: 1),
     ConvParams.conv1d(n: 1, cin: 8, length: 13, cout: 8, k: 4, group: 8, padBegin: 3, padEnd: 0, dilation: 2),
     ConvParams(n: 1, cin: 16, h: 20, w: 20, cout: 24, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+    // Small images batched into shared GEMMs (4 per GEMM here), chunks spread over threads; an odd
+    // count leaves a short last chunk.
+    ConvParams(n: 9, cin: 3, h: 8, w: 8, cout: 5, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+    ConvParams(n: 10, cin: 4, h: 8, w: 8, cout: 6, kh: 3, kw: 3, group: 2, pads: (1, 1, 1, 1)),
 ]
 
 @Test func convMatchesNaive() {
@@ -39,11 +43,12 @@ private let convCases: [ConvParams] = [
         let x = rng.floats(p.n * p.cin * p.h * p.w), w = rng.floats(p.cout * p.kernelSize), bias = rng.floats(p.cout)
         for (withBias, act) in [(false, Activation.none), (true, .relu), (true, .gelu)] {
             var y = [Float](repeating: .nan, count: p.n * p.cout * p.outH * p.outW)
-            var ws = [Float](repeating: .nan, count: Conv2D.workspaceFloats(p))
+            let usePool = i % 2 == 0 || p.n > 2
+            var ws = [Float](repeating: .nan, count: Conv2D.workspaceFloats(p, threads: usePool ? pool.threads : 1))
             bias.withUnsafeBufferPointer { b in
                 ws.withUnsafeMutableBufferPointer { wsp in
                     Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
-                               output: &y, workspace: wsp.baseAddress, pool: i % 2 == 0 ? pool : nil)
+                               output: &y, workspace: wsp.baseAddress, pool: usePool ? pool : nil)
                 }
             }
             let want = naiveConv(p, x, w, withBias ? bias : nil, act)

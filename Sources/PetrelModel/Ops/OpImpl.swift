@@ -10,6 +10,8 @@ struct NodeContext {
     /// Per input: the graph inputs (by position) a runtime value derives from, so a shape-like
     /// operand fed by a small model input can be planned per value of that input.
     var sources: [Set<Int>] = []
+    /// Threads the step will run with (workspace sizes may depend on it).
+    var threads = 1
 
     var attrs: [String: Attribute] { node.attributes }
     var version: Int { node.version }

@@ -29,7 +29,7 @@ extension OpImpl {
         infer: { ctx in
             let p = try convParams(ctx)
             let out = [p.params.n, p.params.cout] + (p.oneD ? [p.params.outW] : [p.params.outH, p.params.outW])
-            return Inferred([(.float32, out)], workspaceBytes: Conv2D.workspaceFloats(p.params) * 4)
+            return Inferred([(.float32, out)], workspaceBytes: Conv2D.workspaceFloats(p.params, threads: ctx.threads) * 4)
         },
         prepare: { ctx, b in
             let p = try convParams(ctx).params

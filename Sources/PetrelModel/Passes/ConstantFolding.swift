@@ -14,7 +14,8 @@ enum ConstantFolding {
             let node = g.nodes[i]
             guard node.inputs.allSatisfy({ $0 == nil || g.constants[$0!] != nil }) else { continue }
             let ins = node.inputs.map { g.constant($0) }
-            let ctx = NodeContext(node: node, types: ins.map { $0?.dtype }, shapes: ins.map { $0?.shape }, values: ins)
+            let ctx = NodeContext(node: node, types: ins.map { $0?.dtype }, shapes: ins.map { $0?.shape }, values: ins,
+                                  threads: pool.threads)
             let impl = OpRegistry.impl(for: node.op)
             let inferred = try impl.infer(ctx)
             let inBytes = ins.compactMap { $0?.byteCount }.reduce(0, +)

@@ -44,7 +44,8 @@ final class Plan {
                                   types: node.inputs.map { $0.flatMap { types[$0] } },
                                   shapes: node.inputs.map { $0.flatMap { shapes[$0] } },
                                   values: node.inputs.map { $0.flatMap { known[$0] } },
-                                  sources: node.inputs.map { $0.map { sources[$0] } ?? [] })
+                                  sources: node.inputs.map { $0.map { sources[$0] } ?? [] },
+                                  threads: pool.threads)
             let impl = OpRegistry.impl(for: node.op)
             let inferred = try impl.infer(ctx)
             guard node.outputs.count <= inferred.outputs.count else {
