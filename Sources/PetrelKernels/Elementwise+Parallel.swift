@@ -13,4 +13,4 @@ func parallelRanges(_ count: Int, grain: Int, pool: ThreadPool?, _ body: (Range<
 }
 
 /// Work units (elements touched) below which a kernel stays on the calling thread.
-@usableFromInline let parallelGrain = 1 << 15
+@usableFromInline let parallelGrain = 1 << 17
