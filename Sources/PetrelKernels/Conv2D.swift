@@ -40,8 +40,9 @@ public struct ConvParams: Equatable, Sendable {
 /// output comes out channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
 /// with the activation. Small images are batched: the im2col columns of several images sit side by
 /// side in one matrix so one GEMM of useful width runs instead of many tiny ones (64 digits of 8×8:
-/// 4 GEMMs of 1,024 columns instead of 64 of 64, 2.2 → see README), then each image's rows are copied
-/// to NCHW. Depthwise convolution (MobileNet) has K = kh·kw, far too small for GEMM, so it runs a
+/// 16 GEMMs of 256 columns instead of 64 of 64; 256 keeps the im2col matrix in L2 — 1,024 columns
+/// spilled it and was slower), then each image's rows are copied to NCHW. With several threads,
+/// whole batches of images go to different threads. Depthwise convolution (MobileNet) has K = kh·kw, far too small for GEMM, so it runs a
 /// direct loop instead.
 public enum Conv2D {
     /// Columns one GEMM should have at least before batching stops paying (GEMM packing overhead).
