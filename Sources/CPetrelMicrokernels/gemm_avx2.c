@@ -16,6 +16,30 @@ TGT static inline void store_row(float *c, __m256 lo, __m256 hi, __m256 va, __m2
     _mm256_storeu_ps(c, lo); _mm256_storeu_ps(c + 8, hi);
 }
 
+// Stores a finished 6×16 tile: full tiles straight from registers; edge tiles (m < MR or n < NR)
+// through a stack tile so nothing outside the m×n part is touched (C is read only if beta != 0).
+TGT static inline void store_tile(float *c, size_t ldc, size_t m, size_t n, float alpha, float beta,
+                                  __m256 c00, __m256 c01, __m256 c10, __m256 c11, __m256 c20, __m256 c21,
+                                  __m256 c30, __m256 c31, __m256 c40, __m256 c41, __m256 c50, __m256 c51) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (m == MR && n == NR) {
+        const int readc = beta != 0.0f;
+        store_row(c + 0 * ldc, c00, c01, va, vb, readc); store_row(c + 1 * ldc, c10, c11, va, vb, readc);
+        store_row(c + 2 * ldc, c20, c21, va, vb, readc); store_row(c + 3 * ldc, c30, c31, va, vb, readc);
+        store_row(c + 4 * ldc, c40, c41, va, vb, readc); store_row(c + 5 * ldc, c50, c51, va, vb, readc);
+        return;
+    }
+    float t[MR * NR] __attribute__((aligned(32)));
+    store_row(t + 0 * NR, c00, c01, va, vb, 0); store_row(t + 1 * NR, c10, c11, va, vb, 0);
+    store_row(t + 2 * NR, c20, c21, va, vb, 0); store_row(t + 3 * NR, c30, c31, va, vb, 0);
+    store_row(t + 4 * NR, c40, c41, va, vb, 0); store_row(t + 5 * NR, c50, c51, va, vb, 0);
+    for (size_t i = 0; i < m; ++i) {
+        float *ci = c + i * ldc; const float *ti = t + i * NR;
+        if (beta == 0.0f) for (size_t j = 0; j < n; ++j) ci[j] = ti[j];
+        else for (size_t j = 0; j < n; ++j) ci[j] = ti[j] + beta * ci[j];
+    }
+}
+
 // 6×16 tile: rows i of C in (c{i}0, c{i}1). Per k step: 2 B loads, 6 broadcasts, 12 FMAs. The k loop
 // is unrolled by 4 by hand with a software prefetch of A and B a few steps ahead (measured: +3–4 points
 // at 1024³ over no prefetch).
@@ -48,29 +72,7 @@ TGT void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *restrict a, cons
     }
     for (; p > 0; --p) { STEP(0); a += MR; b += NR; }
 
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    if (m == MR && n == NR) {
-        if (beta == 0.0f) {
-            store_row(c + 0 * ldc, c00, c01, va, vb, 0); store_row(c + 1 * ldc, c10, c11, va, vb, 0);
-            store_row(c + 2 * ldc, c20, c21, va, vb, 0); store_row(c + 3 * ldc, c30, c31, va, vb, 0);
-            store_row(c + 4 * ldc, c40, c41, va, vb, 0); store_row(c + 5 * ldc, c50, c51, va, vb, 0);
-        } else {
-            store_row(c + 0 * ldc, c00, c01, va, vb, 1); store_row(c + 1 * ldc, c10, c11, va, vb, 1);
-            store_row(c + 2 * ldc, c20, c21, va, vb, 1); store_row(c + 3 * ldc, c30, c31, va, vb, 1);
-            store_row(c + 4 * ldc, c40, c41, va, vb, 1); store_row(c + 5 * ldc, c50, c51, va, vb, 1);
-        }
-        return;
-    }
-    // Edge tile: alpha·AB into a stack tile, then copy the m×n part (reading C only if beta != 0).
-    float t[MR * NR] __attribute__((aligned(32)));
-    store_row(t + 0 * NR, c00, c01, va, vb, 0); store_row(t + 1 * NR, c10, c11, va, vb, 0);
-    store_row(t + 2 * NR, c20, c21, va, vb, 0); store_row(t + 3 * NR, c30, c31, va, vb, 0);
-    store_row(t + 4 * NR, c40, c41, va, vb, 0); store_row(t + 5 * NR, c50, c51, va, vb, 0);
-    for (size_t i = 0; i < m; ++i) {
-        float *ci = c + i * ldc; const float *ti = t + i * NR;
-        if (beta == 0.0f) for (size_t j = 0; j < n; ++j) ci[j] = ti[j];
-        else for (size_t j = 0; j < n; ++j) ci[j] = ti[j] + beta * ci[j];
-    }
+    store_tile(c, ldc, m, n, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
 // The same 6×16 tile reading A in place (row-major, row stride lda) instead of from a packed
@@ -106,23 +108,7 @@ TGT void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *restrict a,
     }
     for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
 
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    if (m == MR && n == NR) {
-        const int readc = beta != 0.0f;
-        store_row(c + 0 * ldc, c00, c01, va, vb, readc); store_row(c + 1 * ldc, c10, c11, va, vb, readc);
-        store_row(c + 2 * ldc, c20, c21, va, vb, readc); store_row(c + 3 * ldc, c30, c31, va, vb, readc);
-        store_row(c + 4 * ldc, c40, c41, va, vb, readc); store_row(c + 5 * ldc, c50, c51, va, vb, readc);
-        return;
-    }
-    float t[MR * NR] __attribute__((aligned(32)));
-    store_row(t + 0 * NR, c00, c01, va, vb, 0); store_row(t + 1 * NR, c10, c11, va, vb, 0);
-    store_row(t + 2 * NR, c20, c21, va, vb, 0); store_row(t + 3 * NR, c30, c31, va, vb, 0);
-    store_row(t + 4 * NR, c40, c41, va, vb, 0); store_row(t + 5 * NR, c50, c51, va, vb, 0);
-    for (size_t i = 0; i < m; ++i) {
-        float *ci = c + i * ldc; const float *ti = t + i * NR;
-        if (beta == 0.0f) for (size_t j = 0; j < n; ++j) ci[j] = ti[j];
-        else for (size_t j = 0; j < n; ++j) ci[j] = ti[j] + beta * ci[j];
-    }
+    store_tile(c, ldc, m, n, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
 TGT static inline __m256i tail_mask(size_t r) {  // first r (< 8) lanes set
