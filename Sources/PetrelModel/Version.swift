@@ -1,2 +1,4 @@
-/// Bumped whenever the compiler's output for the same model may change: part of every cache key.
-public let petrelCompilerVersion = "0.1.0"
+/// Bumped whenever the compiler's output for the same model may change (a new pass, a changed op
+/// attribute): it is part of every cache key and checked when an artifact loads, so stale artifacts
+/// are recompiled instead of run. 0.2.0: LayerNorm, attention-mask and MatMul-operand folding.
+public let petrelCompilerVersion = "0.2.0"

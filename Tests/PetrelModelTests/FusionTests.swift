@@ -9,19 +9,23 @@ import Testing
     func attr(_ name: String, ints: [Int64]) -> Onnx_AttributeProto { .with { $0.name = name; $0.type = .ints; $0.ints = ints } }
 
     func compare(_ model: Data, input: Tensor, expectOps: [String: Int], absentOps: [String]) throws {
+        try compare(model, inputs: [input], expectOps: expectOps, absentOps: absentOps)
+    }
+
+    func compare(_ model: Data, inputs: [Tensor], expectOps: [String: Int], absentOps: [String]) throws {
         let raw = try ONNXImporter.importModel(model)
         let (fused, _) = try Compiler.optimize(raw)
         for (op, n) in expectOps { #expect(fused.opCounts[op] == n, "\(op): \(fused.opCounts)") }
         for op in absentOps { #expect(fused.opCounts[op] == nil, "\(op) left in \(fused.opCounts)") }
-        let a = try Executor(graph: raw, threads: 1).run([input])[0]
-        let b = try Executor(graph: fused, threads: 1).run([input])[0]
+        let a = try Executor(graph: raw, threads: 1).run(inputs)[0]
+        let b = try Executor(graph: fused, threads: 1).run(inputs)[0]
         #expect(a.shape == b.shape)
         let worst = (0..<a.count).map { abs(a.element(at: $0) - b.element(at: $0)) }.max() ?? 0
         #expect(worst < 1e-5, "max difference \(worst)")
     }
 
-    func randomInput(_ shape: [Int]) -> Tensor {
-        var rng = SplitMix(seed: 7)
+    func randomInput(_ shape: [Int], seed: UInt64 = 7) -> Tensor {
+        var rng = SplitMix(seed: seed)
         return Tensor(shape: shape, (0..<shape.reduce(1, *)).map { _ in Float(rng.next() % 2000) / 100 - 10 })
     }
 
@@ -103,5 +107,29 @@ import Testing
                 _ = try ONNXImporter.importModel(m)
             } == nil)
         }
+    }
+
+    @Test func attentionTransposesAndScaleFoldIntoMatMul() throws {
+        func perm(_ p: [Int64]) -> Onnx_AttributeProto { attr("perm", ints: p) }
+        let m = onnxModel(opset: 17, inputs: [("q", 1, [2, 6, 3, 4]), ("k", 1, [2, 6, 3, 4]), ("v", 1, [2, 6, 3, 4])],
+                          outputs: ["o"], nodes: [
+            ("Transpose", ["q"], ["qt"], [perm([0, 2, 1, 3])]),
+            ("Transpose", ["k"], ["kt"], [perm([0, 2, 3, 1])]),
+            ("Transpose", ["v"], ["vt"], [perm([0, 2, 1, 3])]),
+            ("MatMul", ["qt", "kt"], ["s"], []),
+            ("Mul", ["s", "scale"], ["ss"], []),
+            ("Softmax", ["ss"], ["p"], []),
+            ("MatMul", ["p", "vt"], ["o"], []),
+        ], initializers: [floatInitializer("scale", [], [0.5])])
+        try compare(m, inputs: [randomInput([2, 6, 3, 4], seed: 1), randomInput([2, 6, 3, 4], seed: 2), randomInput([2, 6, 3, 4], seed: 3)],
+                    expectOps: ["MatMul": 2, "Softmax": 1], absentOps: ["Transpose", "Mul"])
+    }
+
+    @Test func matMulAttributesAreRefusedInModelFiles() {
+        let m = onnxModel(inputs: [("a", 1, [2, 2]), ("b", 1, [2, 2])], outputs: ["y"],
+                          nodes: [("MatMul", ["a", "b"], ["y"], [attr("perm_a", ints: [1, 0])])])
+        #expect(expectModelError(.invalidGraph, containing: "'perm_a' is not an attribute of MatMul") {
+            _ = try ONNXImporter.importModel(m)
+        } == nil)
     }
 }

@@ -19,40 +19,41 @@ extension Activation {
 
 
 extension OpImpl {
+    /// MatMul, numpy semantics. Fusion may add `perm_a`/`perm_b` (the operand is the input of a
+    /// Transpose that was folded in: read with permuted strides, no copy) and `alpha` (a scalar
+    /// Mul of the result). ONNX's MatMul has no attributes, so a model file may not carry them.
     static let matMul = OpImpl(
+        validate: { node in
+            if let name = node.attributes.keys.sorted().first {
+                throw ModelError(.invalidGraph, "node '\(node.name)' (MatMul): '\(name)' is not an attribute of MatMul")
+            }
+        },
         infer: { ctx in
             try requireFloat32(ctx, [0, 1])
-            return Inferred(.float32, try matMulShape(ctx, try ctx.shape(0), try ctx.shape(1)).out)
+            let a = try StridedOperand(shape: ctx.shape(0), perm: ctx.attrs.ints("perm_a"))
+            let b = try StridedOperand(shape: ctx.shape(1), perm: ctx.attrs.ints("perm_b"))
+            return Inferred(.float32, try matMulShape(ctx, a.shape, b.shape).out)
         },
-        prepare: { ctx, b in
-            let a = b.input(0), w = b.input(1), y = b.outputs[0], pool = b.pool
-            let g = try matMulShape(ctx, a.shape, w.shape)
-            let pa = a.pointer(Float.self), pb = w.pointer(Float.self), py = y.pointer(Float.self)
+        prepare: { ctx, bound in
+            let a = try StridedOperand(shape: bound.input(0).shape, perm: ctx.attrs.ints("perm_a"))
+            let b = try StridedOperand(shape: bound.input(1).shape, perm: ctx.attrs.ints("perm_b"))
+            let y = bound.outputs[0], pool = bound.pool, alpha = ctx.attrs.float("alpha") ?? 1
+            let g = try matMulShape(ctx, a.shape, b.shape)
+            let pa = bound.input(0).pointer(Float.self), pb = bound.input(1).pointer(Float.self), py = y.pointer(Float.self)
             let (m, k, n) = (g.m, g.k, g.n)
-            if g.batch.isEmpty || g.batch.product == 1 {
-                return { Gemm.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: py, ldc: n, pool: pool) }
-            }
-            // Batch offsets of A and B for each output batch index (numpy broadcasting of leading dims).
-            let batch = g.batch
-            let sa = Broadcast.strides(of: g.aBatch, in: batch), sb = Broadcast.strides(of: g.bBatch, in: batch)
-            let count = batch.product
-            var offA = [Int](repeating: 0, count: count), offB = [Int](repeating: 0, count: count)
-            var idx = [Int](repeating: 0, count: batch.count)
-            for i in 0..<count {
-                offA[i] = zip(idx, sa).map { $0 * $1 }.reduce(0, +) * m * k
-                offB[i] = zip(idx, sb).map { $0 * $1 }.reduce(0, +) * k * n
-                var d = batch.count - 1
-                while d >= 0 { idx[d] += 1; if idx[d] < batch[d] { break }; idx[d] = 0; d -= 1 }
-            }
+            let (ta, lda) = a.matrix(right: false), (tb, ldb) = b.matrix(right: true)
+            let count = g.batch.product
+            let offA = a.batchOffsets(g.batch), offB = b.batchOffsets(g.batch)
             let strideA = count > 1 ? offA[1] - offA[0] : 0, strideB = count > 1 ? offB[1] - offB[0] : 0
             let uniform = (0..<count).allSatisfy { offA[$0] == $0 * strideA && offB[$0] == $0 * strideB }
             if uniform {
-                return { Gemm.sgemmBatched(batch: count, m: m, n: n, k: k, a: pa, strideA: strideA, lda: k,
-                                           b: pb, strideB: strideB, ldb: n, c: py, strideC: m * n, ldc: n, pool: pool) }
+                return { Gemm.sgemmBatched(batch: count, m: m, n: n, k: k, alpha: alpha, a: pa, strideA: strideA, lda: lda, transA: ta,
+                                           b: pb, strideB: strideB, ldb: ldb, transB: tb, c: py, strideC: m * n, ldc: n, pool: pool) }
             }
             return {
                 for i in 0..<count {
-                    Gemm.sgemm(m: m, n: n, k: k, a: pa + offA[i], lda: k, b: pb + offB[i], ldb: n, c: py + i * m * n, ldc: n, pool: pool)
+                    Gemm.sgemm(m: m, n: n, k: k, alpha: alpha, a: pa + offA[i], lda: lda, transA: ta,
+                               b: pb + offB[i], ldb: ldb, transB: tb, c: py + i * m * n, ldc: n, pool: pool)
                 }
             }
         })
@@ -132,4 +133,50 @@ extension OpImpl {
             let e = GemmEpilogue(bias: bias, biasPerRow: false, activation: Activation(attributes: ctx.attrs))
             return { Gemm.sgemmPacked(m: m, n: n, k: k, a: px, lda: k, packedB: pw, c: py, ldc: n, epilogue: e, pool: pool) }
         })
+}
+
+/// A MatMul operand as stored (contiguous `stored` shape) and as MatMul sees it (`shape`, after an
+/// optional folded transpose): its strides, how each 2-D matrix is addressed, and where each
+/// batch's matrix starts.
+struct StridedOperand {
+    let shape: [Int]
+    let strides: [Int]
+
+    init(shape stored: [Int], perm: [Int]?) throws {
+        let base = Broadcast.contiguousStrides(stored)
+        guard let perm else { shape = stored; strides = base; return }
+        guard perm.sorted() == Array(stored.indices) else {
+            throw ModelError(.invalidGraph, "folded transpose perm \(perm) does not fit shape \(stored)")
+        }
+        shape = perm.map { stored[$0] }
+        strides = perm.map { base[$0] }
+    }
+
+    /// (transposed, leading dimension) of the 2-D matrices. A 1-D operand is a row [1 × k] as the
+    /// left operand and a column [k × 1] as the right one (numpy's promotion).
+    func matrix(right: Bool) -> (Bool, Int) {
+        guard shape.count >= 2 else { return (false, right ? 1 : Swift.max(1, shape.last ?? 1)) }
+        let sr = strides[shape.count - 2], sc = strides[shape.count - 1]
+        if sc == 1 || shape[shape.count - 1] == 1 { return (false, Swift.max(sr, shape[shape.count - 1])) }
+        return (true, sc)  // sr == 1: fusion only folds perms that keep one of the two axes contiguous
+    }
+
+    /// Element offset of the matrix for each index of the broadcast batch shape `batch`.
+    func batchOffsets(_ batch: [Int]) -> [Int] {
+        let own = Swift.max(0, shape.count - 2)
+        let count = batch.product
+        var offsets = [Int](repeating: 0, count: Swift.max(count, 1))
+        var idx = [Int](repeating: 0, count: batch.count)
+        for i in 0..<count {
+            var o = 0
+            for d in 0..<own {
+                let bd = batch.count - own + d
+                if shape[d] != 1 { o += idx[bd] * strides[d] }
+            }
+            offsets[i] = o
+            var d = batch.count - 1
+            while d >= 0 { idx[d] += 1; if idx[d] < batch[d] { break }; idx[d] = 0; d -= 1 }
+        }
+        return offsets
+    }
 }
