@@ -12,10 +12,7 @@ extension Fusion {
         while changed {
             changed = false
             let uses = g.consumers()
-            func only(_ v: Int?) -> Int? {
-                guard let v, let u = uses[v], u.count == 1, !g.isGraphOutput(v) else { return nil }
-                return u[0]
-            }
+            func only(_ v: Int?) -> Int? { g.soleReader(of: v, uses) }
             for (ci, cast) in g.nodes.enumerated() where cast.op == .cast && cast.attributes.int("to") == DType.float32.rawValue {
                 guard let m = cast.outputs[0], let si = only(m), g.nodes[si].op == .sub,
                       g.nodes[si].inputs[1] == m, g.scalar(g.nodes[si].inputs[0]) == 1,

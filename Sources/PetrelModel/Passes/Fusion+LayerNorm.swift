@@ -42,10 +42,7 @@ extension Fusion {
 
     private static func findLayerNorm(_ g: Graph) -> LayerNormMatch? {
         let uses = g.consumers()
-        func only(_ v: Int?) -> Node? {
-            guard let v, let u = uses[v], u.count == 1, !g.isGraphOutput(v) else { return nil }
-            return g.nodes[u[0]]
-        }
+        func only(_ v: Int?) -> Node? { g.soleReader(of: v, uses).map { g.nodes[$0] } }
         func index(_ n: Node) -> Int { g.nodes.firstIndex { $0.outputs == n.outputs }! }
         func other(_ n: Node, _ v: Int?) -> Int? { n.inputs.count == 2 ? (n.inputs[0] == v ? n.inputs[1] : n.inputs[0]) : nil }
         for mean in g.nodes where mean.op == .reduceMean {

@@ -13,10 +13,7 @@ extension Fusion {
         while changed {
             changed = false
             let uses = g.consumers()
-            func single(_ v: Int?) -> Int? {
-                guard let v, let u = uses[v], u.count == 1, !g.isGraphOutput(v) else { return nil }
-                return u[0]
-            }
+            func single(_ v: Int?) -> Int? { g.soleReader(of: v, uses) }
             for (i, mm) in g.nodes.enumerated() where mm.op == .matMul {
                 // Operands fed by a transpose the GEMM can read through.
                 for (k, key) in [(0, "perm_a"), (1, "perm_b")] where mm.attributes[key] == nil {

@@ -66,10 +66,7 @@ enum Fusion {
 
     private static func findGelu(_ g: Graph) -> (x: Int, out: Int, erf: Int, last: Int, remove: [Int])? {
         let uses = g.consumers()
-        func single(_ v: Int?) -> Int? {
-            guard let v, let u = uses[v], u.count == 1, !g.isGraphOutput(v) else { return nil }
-            return u[0]
-        }
+        func single(_ v: Int?) -> Int? { g.soleReader(of: v, uses) }
         func producer(_ v: Int?) -> Int? { v.flatMap { v in g.nodes.firstIndex { $0.outputs.contains(v) } } }
         let sqrt2: Float = 1.4142135
         for (e, erf) in g.nodes.enumerated() where erf.op == .erf {
@@ -123,19 +120,19 @@ enum Fusion {
             var dead = Set<Int>()
             let uses = g.consumers()
             // + bias
-            if bias == nil, let u = uses[out], u.count == 1, !g.isGraphOutput(out), g.nodes[u[0]].op == .add {
-                let add = g.nodes[u[0]]
+            if bias == nil, let u = g.soleReader(of: out, uses), g.nodes[u].op == .add {
+                let add = g.nodes[u]
                 if let b = add.inputs.first(where: { $0 != out }) ?? nil, let bt = g.constants[b], bt.dtype == .float32,
                    bt.count == nOut, bt.shape.last == nOut, let o = add.outputs[0] {
-                    bias = bt; dead.insert(u[0]); out = o
+                    bias = bt; dead.insert(u); out = o
                 }
             }
             // + activation
             var attrs: [String: Attribute] = ["k": .int(k), "n": .int(nOut)]
-            if let u = g.consumers()[out], u.count == 1, !g.isGraphOutput(out), activations.contains(g.nodes[u[0]].op),
-               !dead.contains(u[0]), let act = activationAttributes(g.nodes[u[0]], g), let o = g.nodes[u[0]].outputs[0] {
+            if let u = g.soleReader(of: out, g.consumers()), activations.contains(g.nodes[u].op),
+               !dead.contains(u), let act = activationAttributes(g.nodes[u], g), let o = g.nodes[u].outputs[0] {
                 attrs.merge(act) { $1 }
-                dead.insert(u[0]); out = o
+                dead.insert(u); out = o
             }
             let layout = Gemm.packedLayout(k: k, n: nOut)
             attrs["nr"] = .int(layout.nr)
@@ -172,13 +169,12 @@ enum Fusion {
             changed = false
             let uses = g.consumers()
             for (i, n) in g.nodes.enumerated() where n.op == .conv && n.attributes["activation"] == nil {
-                guard let out = n.outputs[0], let u = uses[out], u.count == 1, !g.isGraphOutput(out),
-                      activations.contains(g.nodes[u[0]].op), let act = activationAttributes(g.nodes[u[0]], g),
-                      let o = g.nodes[u[0]].outputs[0] else { continue }
+                guard let u = g.soleReader(of: n.outputs[0], uses), activations.contains(g.nodes[u].op),
+                      let act = activationAttributes(g.nodes[u], g), let o = g.nodes[u].outputs[0] else { continue }
                 var fused = n
                 fused.attributes.merge(act) { $1 }
                 fused.outputs = [o]
-                g.nodes[u[0]] = fused
+                g.nodes[u] = fused
                 g.removeNodes([i])
                 count += 1; changed = true
                 break

@@ -9,6 +9,13 @@ extension Graph {
 
     func isGraphOutput(_ v: Int) -> Bool { outputs.contains(v) }
 
+    /// The one node reading `v` (in `uses`, from `consumers()`), when nothing else — no other node,
+    /// no graph output — needs it: the condition for fusing `v` away.
+    func soleReader(of v: Int?, _ uses: [Int: [Int]]) -> Int? {
+        guard let v, let u = uses[v], u.count == 1, !isGraphOutput(v) else { return nil }
+        return u[0]
+    }
+
     func constant(_ v: Int?) -> Tensor? { v.flatMap { constants[$0] } }
 
     /// A scalar (or one-element) float constant's value.
