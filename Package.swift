@@ -15,10 +15,18 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Sockets and event loops for the HTTP/2 server and client (NIOCore, NIOPosix) and the
+        // HTTP/1.1 codec for clients that only speak HTTP/1 (NIOHTTP1). nghttp2 does HTTP/2 itself.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2",
+                       providers: [.apt(["libnghttp2-dev"])]),
         .target(name: "CPetrelMicrokernels",
                 cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
         .target(name: "PetrelKernels", dependencies: ["CPetrelMicrokernels"]),
@@ -26,12 +34,35 @@ let package = Package(
             "PetrelKernels", "COpenSSL",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        // Pure codecs: Open Inference Protocol (REST JSON + binary extension, gRPC protobuf),
+        // TF Serving REST, request validation against a signature. No I/O.
+        .target(name: "PetrelProtocol", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // HTTP/2 server and client: NIO channels feeding nghttp2 sessions, TLS through OpenSSL
+        // memory BIOs with ALPN, HTTP/1.1 on the same port, gRPC framing.
+        .target(name: "PetrelHTTP2", dependencies: [
+            "CNGHTTP2", "COpenSSL",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Serving: functions, the inference service behind the protocols, metrics and logs.
+        .target(name: "PetrelRuntime", dependencies: [
+            "PetrelModel", "PetrelProtocol", "PetrelHTTP2",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "petrel", dependencies: [
-            "PetrelModel", "PetrelKernels",
+            "PetrelModel", "PetrelKernels", "PetrelRuntime", "PetrelHTTP2", "PetrelProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PetrelKernelsTests", dependencies: ["PetrelKernels"]),
         .testTarget(name: "PetrelModelTests", dependencies: ["PetrelModel"]),
+        .testTarget(name: "PetrelProtocolTests", dependencies: ["PetrelProtocol"]),
+        .testTarget(name: "PetrelHTTP2Tests", dependencies: ["PetrelHTTP2"]),
+        .testTarget(name: "PetrelRuntimeTests", dependencies: ["PetrelRuntime"]),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelModel"]),
     ],
     swiftLanguageModes: [.v5]
