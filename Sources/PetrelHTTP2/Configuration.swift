@@ -1,0 +1,40 @@
+/// The HTTP/2 SETTINGS the server advertises. Defaults follow nghttpd and grpc-go: enough
+/// concurrent streams for `h2load -m 128`, a 1 MiB stream window so a 64-float request never waits
+/// for WINDOW_UPDATE, nghttp2's default frame size.
+public struct HTTP2Settings: Sendable, Equatable {
+    public var maxConcurrentStreams: UInt32 = 256
+    public var initialWindowSize: UInt32 = 1 << 20
+    public var maxFrameSize: UInt32 = 16_384
+    public var maxHeaderListSize: UInt32 = 16_384
+    public init() {}
+}
+
+public struct TLSConfiguration: Sendable, Equatable {
+    public var certificatePath: String
+    public var privateKeyPath: String
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath; self.privateKeyPath = privateKeyPath
+    }
+}
+
+public struct ServerConfiguration: Sendable {
+    public enum Address: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+    }
+    public var address: Address = .tcp(host: "127.0.0.1", port: 8080)
+    public var settings = HTTP2Settings()
+    /// Largest request body for REST (and HTTP/1); a larger one is answered 413 and not read further.
+    public var maxRequestBodyBytes: Int = 64 << 20
+    /// Largest gRPC message (gRPC's own default is 4 MiB; tensors need more) → RESOURCE_EXHAUSTED.
+    public var maxGRPCMessageBytes: Int = 64 << 20
+    public var tls: TLSConfiguration?
+    /// Event loops: one per core, as nghttpd and Envoy do.
+    public var eventLoopThreads: Int = System.coreCount
+    /// How long graceful shutdown waits for in-flight streams before closing connections.
+    public var shutdownGraceSeconds: Double = 10
+
+    public init() {}
+}
+
+import NIOCore

@@ -1,0 +1,201 @@
+import NIOCore
+
+/// gRPC status codes (grpc/doc/statuscodes.md).
+public enum GRPCStatus: Int32, Sendable {
+    case ok = 0, cancelled = 1, unknown = 2, invalidArgument = 3, deadlineExceeded = 4, notFound = 5,
+         alreadyExists = 6, permissionDenied = 7, resourceExhausted = 8, failedPrecondition = 9,
+         aborted = 10, outOfRange = 11, unimplemented = 12, `internal` = 13, unavailable = 14,
+         dataLoss = 15, unauthenticated = 16
+}
+
+/// The outcome of one unary call.
+public enum GRPCResult: Sendable {
+    case ok([UInt8])
+    case failure(GRPCStatus, String)
+}
+
+/// gRPC over HTTP/2 wire rules (grpc/doc/PROTOCOL-HTTP2.md), without sockets.
+public enum GRPCWire {
+    /// The single message of a unary request body: 1 flag byte, 4-byte big-endian length, bytes.
+    public static func unaryMessage(_ body: [UInt8], maxBytes: Int) -> Result<[UInt8], GRPCError> {
+        guard body.count >= 5 else {
+            return .failure(GRPCError(.internal, "truncated gRPC message: \(body.count) of at least 5 frame bytes"))
+        }
+        if body[0] != 0 {
+            return .failure(GRPCError(.unimplemented, "compressed gRPC messages are not supported (send grpc-encoding identity)"))
+        }
+        let n = Int(body[1]) << 24 | Int(body[2]) << 16 | Int(body[3]) << 8 | Int(body[4])
+        if n > maxBytes {
+            return .failure(GRPCError(.resourceExhausted, "gRPC message of \(n) bytes exceeds the maximum of \(maxBytes)"))
+        }
+        if body.count - 5 < n {
+            return .failure(GRPCError(.internal, "truncated gRPC message: header says \(n) bytes, got \(body.count - 5)"))
+        }
+        if body.count - 5 > n {
+            return .failure(GRPCError(.unimplemented, "unary method received more than one message"))
+        }
+        return .success(Array(body[5...]))
+    }
+
+    public static func frame(_ message: [UInt8]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(message.count + 5)
+        let n = UInt32(message.count)
+        out.append(0)
+        out.append(UInt8(n >> 24)); out.append(UInt8((n >> 16) & 0xff)); out.append(UInt8((n >> 8) & 0xff)); out.append(UInt8(n & 0xff))
+        out.append(contentsOf: message)
+        return out
+    }
+
+    /// `grpc-timeout`: at most 8 digits and a unit (H, M, S, m, u, n). Nil when malformed.
+    public static func timeout(_ value: String) -> TimeAmount? {
+        guard let unit = value.last, value.count >= 2, value.count <= 9,
+              let n = Int64(value.dropLast()), n >= 0 else { return nil }
+        switch unit {
+        case "H": return .hours(n)
+        case "M": return .minutes(n)
+        case "S": return .seconds(n)
+        case "m": return .milliseconds(n)
+        case "u": return .microseconds(n)
+        case "n": return .nanoseconds(n)
+        default: return nil
+        }
+    }
+
+    /// `grpc-message` is percent-encoded outside printable ASCII (and '%' itself).
+    public static func percentEncode(_ message: String) -> String {
+        var out = ""
+        for b in message.utf8 {
+            if b >= 0x20 && b <= 0x7e && b != UInt8(ascii: "%") {
+                out.unicodeScalars.append(UnicodeScalar(b))
+            } else {
+                out += "%" + String(b, radix: 16, uppercase: true).leftPad(2)
+            }
+        }
+        return out
+    }
+
+    public static func percentDecode(_ s: String) -> String {
+        var bytes = [UInt8](), it = Array(s.utf8), i = 0
+        while i < it.count {
+            if it[i] == UInt8(ascii: "%"), i + 2 < it.count,
+               let v = UInt8(String(decoding: it[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                bytes.append(v); i += 3
+            } else { bytes.append(it[i]); i += 1 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func response(_ result: GRPCResult) -> HTTPResponse {
+        switch result {
+        case .ok(let message):
+            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: frame(message),
+                                trailers: ["grpc-status": "0"])
+        case .failure(let status, let message):
+            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: [],
+                                trailers: ["grpc-status": String(status.rawValue), "grpc-message": percentEncode(message)])
+        }
+    }
+}
+
+public struct GRPCError: Error, Sendable, Equatable {
+    public var status: GRPCStatus
+    public var message: String
+    public init(_ status: GRPCStatus, _ message: String) { self.status = status; self.message = message }
+}
+
+extension String {
+    fileprivate func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}
+
+/// One unary call as a handler sees it.
+public struct GRPCCall: Sendable {
+    public var service: String
+    public var method: String
+    public var message: [UInt8]
+    public var metadata: HTTPHeaders
+    public var eventLoop: EventLoop
+    /// When the client gives up (`grpc-timeout`); the reply after it is DEADLINE_EXCEEDED.
+    public var deadline: NIODeadline?
+}
+
+/// A unary method: answer once, from any thread.
+public typealias GRPCUnaryHandler = @Sendable (GRPCCall, @escaping @Sendable (GRPCResult) -> Void) -> Void
+
+/// Routes `application/grpc` requests to unary handlers by `/package.Service/Method` and
+/// everything else to `fallback` (REST). Enforces the message limit and the deadline.
+public final class GRPCRouter: HTTPService, @unchecked Sendable {
+    private var methods: [String: GRPCUnaryHandler] = [:]
+    private var services: Set<String> = []
+    private let fallback: HTTPService?
+    public let maxMessageBytes: Int
+
+    public init(maxMessageBytes: Int = 64 << 20, fallback: HTTPService?) {
+        self.maxMessageBytes = maxMessageBytes
+        self.fallback = fallback
+    }
+
+    /// Registers methods before the server starts (the table is read-only afterwards).
+    public func register(service: String, method: String, _ handler: @escaping GRPCUnaryHandler) {
+        methods["/\(service)/\(method)"] = handler
+        services.insert(service)
+    }
+
+    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        guard let ct = request.contentType, ct.hasPrefix("application/grpc") else {
+            if let fallback { fallback.handle(request, responder: responder) }
+            else { responder.respond(HTTPResponse(status: 404, contentType: "text/plain", body: Array("not found\n".utf8))) }
+            return
+        }
+        let respond = { (r: GRPCResult) in responder.respond(GRPCWire.response(r)) }
+        guard request.method == "POST" else {
+            return respond(.failure(.unimplemented, "gRPC requires POST, got \(request.method)"))
+        }
+        guard let handler = methods[request.path] else {
+            let parts = request.path.split(separator: "/")
+            let known = parts.count == 2 && services.contains(String(parts[0]))
+            return respond(.failure(.unimplemented, known ? "unknown method \(parts[1]) in service \(parts[0])"
+                                                          : "unknown service \(parts.first.map(String.init) ?? request.path)"))
+        }
+        if let enc = request.headers["grpc-encoding"], enc != "identity", request.body.first == 1 {
+            return respond(.failure(.unimplemented, "grpc-encoding \(enc) is not supported"))
+        }
+        let message: [UInt8]
+        switch GRPCWire.unaryMessage(request.body, maxBytes: maxMessageBytes) {
+        case .success(let m): message = m
+        case .failure(let e): return respond(.failure(e.status, e.message))
+        }
+        var deadline: NIODeadline?
+        if let t = request.headers["grpc-timeout"] {
+            guard let amount = GRPCWire.timeout(t) else {
+                return respond(.failure(.invalidArgument, "malformed grpc-timeout '\(t)'"))
+            }
+            deadline = .now() + amount
+        }
+        let parts = request.path.split(separator: "/")
+        let call = GRPCCall(service: String(parts[0]), method: String(parts[1]), message: message,
+                            metadata: request.headers, eventLoop: responder.eventLoop, deadline: deadline)
+        guard let deadline else {
+            handler(call) { respond($0) }
+            return
+        }
+        // Whichever comes first, the handler's answer or the deadline, is the one sent.
+        let once = Once()
+        let budget = request.headers["grpc-timeout"] ?? ""
+        let timer = responder.eventLoop.scheduleTask(deadline: deadline) {
+            if once.claim() { respond(.failure(.deadlineExceeded, "deadline exceeded (grpc-timeout \(budget))")) }
+        }
+        handler(call) { result in
+            responder.eventLoop.execute {
+                timer.cancel()
+                if once.claim() { respond(result) }
+            }
+        }
+    }
+}
+
+/// A flag claimed once; used on one event loop only.
+private final class Once: @unchecked Sendable {
+    private var done = false
+    func claim() -> Bool { if done { return false }; done = true; return true }
+}

@@ -1,0 +1,124 @@
+import NIOCore
+
+/// Asks a connection to finish: HTTP/2 sends GOAWAY and lets in-flight streams complete;
+/// HTTP/1 closes after the response in flight.
+public struct GracefulShutdownEvent: Sendable { public init() {} }
+
+/// Drives one server-side `H2Session` from a NIO channel.
+///
+/// Backpressure: frames are serialised only while the channel is writable, and while it is not
+/// the handler holds back `read()`, so a client that stops reading stops being read: it cannot
+/// make us queue responses (or nghttp2 queue frames) beyond the channel's write watermark.
+final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let session: H2Session
+    private let service: HTTPService
+    private var context: ChannelHandlerContext?
+    private var inRead = false
+    private var heldRead = false
+    private let events: ConnectionEvents?
+
+    init(configuration: ServerConfiguration, service: HTTPService, events: ConnectionEvents?) throws {
+        session = try H2Session(role: .server, settings: configuration.settings,
+                                limits: .init(maxBodyBytes: configuration.maxRequestBodyBytes,
+                                              maxGRPCMessageBytes: configuration.maxGRPCMessageBytes,
+                                              maxHeaderListSize: Int(configuration.settings.maxHeaderListSize)))
+        self.service = service
+        self.events = events
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let eventLoop = context.eventLoop
+        session.onRequest = { [unowned self] id, request in
+            service.handle(request, responder: HTTPResponder(eventLoop: eventLoop, sink: self, stream: id))
+        }
+        session.onRefused = { [weak events] _, response in events?.refused(status: response.status) }
+        flush()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        inRead = true
+        do {
+            try buffer.withUnsafeReadableBytes { try session.receive($0) }
+        } catch {
+            // nghttp2 queued GOAWAY where the protocol allows; send it, then hang up.
+            inRead = false
+            flush()
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inRead = false
+        flush()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        session.failAll(HTTP2Error("connection closed"))
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            flush()
+            if heldRead { heldRead = false; context.read() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable { context.read() } else { heldRead = true }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            session.goAway()
+            flush()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: ResponseSink
+
+    func complete(stream: Int32, response: HTTPResponse) {
+        guard context != nil else { return }
+        session.respond(stream: stream, response)
+        if !inRead { flush() }
+    }
+
+    /// Moves nghttp2's pending frames into the channel while it is writable.
+    private func flush() {
+        guard let context else { return }
+        var wrote = false
+        do {
+            while context.channel.isWritable {
+                var out = context.channel.allocator.buffer(capacity: 4096)
+                let n = try session.send(budget: 256 << 10) { out.writeBytes($0) }
+                if n == 0 { break }
+                context.write(wrapOutboundOut(out), promise: nil)
+                wrote = true
+            }
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if wrote { context.flush() }
+        if !session.isAlive { context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+
+/// Header fields in arrival order. Names are lower-case (HTTP/2 requires it; the HTTP/1 adapter
+/// lower-cases), so lookups compare bytes, not case-folded strings.
+public struct HTTPHeaders: Sendable, ExpressibleByDictionaryLiteral {
+    public var fields: [(name: String, value: String)]
+
+    public init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
+    public init(dictionaryLiteral elements: (String, String)...) {
+        fields = elements.map { (name: $0.0, value: $0.1) }
+    }
+
+    public subscript(name: String) -> String? {
+        for f in fields where f.name == name { return f.value }
+        return nil
+    }
+
+    public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
+    public var isEmpty: Bool { fields.isEmpty }
+}
+
+public enum HTTPVersion: Sendable, Equatable { case http1_1, http2 }
+
+/// A whole request: the body is complete before a service sees it (Petrel's RPCs are unary).
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var authority: String?
+    public var scheme: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var version: HTTPVersion
+
+    public init(method: String, path: String, authority: String? = nil, scheme: String = "http",
+                headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], version: HTTPVersion = .http2) {
+        self.method = method; self.path = path; self.authority = authority; self.scheme = scheme
+        self.headers = headers; self.body = body; self.version = version
+    }
+
+    public var contentType: String? { headers["content-type"] }
+}
+
+/// A whole response. `trailers` are sent after the body on HTTP/2 (gRPC status); HTTP/1 has no
+/// trailers here, so the HTTP/1 adapter folds them into headers.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var trailers: HTTPHeaders?
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], trailers: HTTPHeaders? = nil) {
+        self.status = status; self.headers = headers; self.body = body; self.trailers = trailers
+    }
+
+    /// gRPC's status: in the trailers, or in the headers of a trailers-only response.
+    public var grpcStatus: String? { trailers?["grpc-status"] ?? headers["grpc-status"] }
+    public var grpcMessage: String? { trailers?["grpc-message"] ?? headers["grpc-message"] }
+
+    public init(status: Int, contentType: String, body: [UInt8]) {
+        self.init(status: status, headers: ["content-type": contentType], body: body)
+    }
+}
+
+/// What the server calls for each complete request. Runs on the connection's event loop: a
+/// handler that does more than a few microseconds of work must hop off it and answer through
+/// the responder from any thread.
+public protocol HTTPService: AnyObject, Sendable {
+    func handle(_ request: HTTPRequest, responder: HTTPResponder)
+}
+
+/// Where a stream's response goes. The connection behind it may be gone by the time a slow
+/// handler answers; the answer is then dropped.
+protocol ResponseSink: AnyObject, Sendable {
+    func complete(stream: Int32, response: HTTPResponse)
+}
+
+/// Answers one request, exactly once, from any thread.
+public struct HTTPResponder: Sendable {
+    public let eventLoop: EventLoop
+    let sink: ResponseSink
+    let stream: Int32
+
+    public func respond(_ response: HTTPResponse) {
+        if eventLoop.inEventLoop {
+            sink.complete(stream: stream, response: response)
+        } else {
+            let sink = self.sink, stream = self.stream
+            eventLoop.execute { sink.complete(stream: stream, response: response) }
+        }
+    }
+}

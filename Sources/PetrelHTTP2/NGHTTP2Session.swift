@@ -1,0 +1,359 @@
+import CNGHTTP2
+
+/// An error that ends an HTTP/2 connection (or, on the client, one stream).
+public struct HTTP2Error: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+
+    static func nghttp2(_ call: String, _ code: Int) -> HTTP2Error {
+        HTTP2Error("\(call): \(String(cString: nghttp2_strerror(Int32(code))))")
+    }
+}
+
+/// One HTTP/2 connection's protocol state in nghttp2: bytes in (`receive`), bytes out
+/// (`send`), complete messages to and from Swift. No sockets, no event loop, so the same class
+/// drives the server, the client, and tests that talk to it through memory.
+///
+/// Not thread-safe: its owner (a channel handler) calls it from one event loop only.
+final class H2Session {
+    enum Role { case server, client }
+
+    struct Limits {
+        var maxBodyBytes = 64 << 20
+        var maxGRPCMessageBytes = 64 << 20
+        var maxHeaderListSize = 16_384
+    }
+
+    /// One stream's inbound message (request on the server, response on the client) and its
+    /// outbound message while nghttp2 copies it out.
+    final class Stream {
+        var headers = HTTPHeaders()
+        var trailers: HTTPHeaders?
+        var method = "", path = "", scheme = "http"
+        var authority: String?
+        var status = 0
+        var body: [UInt8] = []
+        var headerBytes = 0
+        var bodyLimit: Int
+        /// The server refused the request before it was whole (body or headers over the limit);
+        /// the refusal has been or will be sent, and further DATA is dropped.
+        var refused: HTTPResponse?
+        var dispatched = false
+        var responded = false
+        var outBody: [UInt8] = []
+        var outOffset = 0
+        var outTrailers: HTTPHeaders?
+        var onResponse: ((Result<HTTPResponse, HTTP2Error>) -> Void)?
+        init(bodyLimit: Int) { self.bodyLimit = bodyLimit }
+    }
+
+    let role: Role
+    let limits: Limits
+    private(set) var session: OpaquePointer!
+    private(set) var streams: [Int32: Stream] = [:]
+    /// Server: a request is whole. The handler answers with `respond` now or later.
+    var onRequest: (Int32, HTTPRequest) -> Void = { _, _ in }
+    /// A request refused by a limit; the server reports it (logs, metrics) and nothing else.
+    var onRefused: (Int32, HTTPResponse) -> Void = { _, _ in }
+
+    init(role: Role, settings: HTTP2Settings, limits: Limits) throws {
+        self.role = role
+        self.limits = limits
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw HTTP2Error("nghttp2_session_callbacks_new failed")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        H2Callbacks.install(callbacks)
+
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0, let option else { throw HTTP2Error("nghttp2_option_new failed") }
+        defer { nghttp2_option_del(option) }
+        // Bounded outbound control frames: a peer that floods PING/SETTINGS without reading
+        // the ACKs is cut off by nghttp2 (NGHTTP2_ERR_FLOODED) instead of growing our queue.
+        nghttp2_option_set_max_outbound_ack(option, 1000)
+        nghttp2_option_set_max_settings(option, 32)
+
+        var s: OpaquePointer?
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let rc = role == .server
+            ? nghttp2_session_server_new3(&s, callbacks, me, option, nil)
+            : nghttp2_session_client_new3(&s, callbacks, me, option, nil)
+        guard rc == 0, let s else { throw HTTP2Error.nghttp2("nghttp2_session_new", Int(rc)) }
+        session = s
+
+        var iv: [nghttp2_settings_entry] = [
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
+        ]
+        if role == .client { iv.removeFirst() }
+        let src = nghttp2_submit_settings(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), &iv, iv.count)
+        guard src == 0 else { throw HTTP2Error.nghttp2("nghttp2_submit_settings", Int(src)) }
+        // The connection window starts at 64 KiB whatever SETTINGS say; widen it so streams
+        // are limited by their own window, not by each other.
+        let connectionWindow = Int32(min(Int(settings.initialWindowSize) * 16, Int(Int32.max)))
+        _ = nghttp2_session_set_local_window_size(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, connectionWindow)
+    }
+
+    deinit { if let session { nghttp2_session_del(session) } }
+
+    // MARK: bytes in and out
+
+    /// Feeds received bytes. A protocol error that nghttp2 answers with GOAWAY is not thrown
+    /// (it is in the output); a fatal one is.
+    func receive(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let n = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if n < 0 { throw HTTP2Error.nghttp2("nghttp2_session_mem_recv", n) }
+    }
+
+    /// Serialises pending frames, calling `write` with each chunk, until nothing is pending or
+    /// `budget` bytes have been produced (the caller stops when its socket is full).
+    @discardableResult
+    func send(budget: Int = .max, _ write: (UnsafeRawBufferPointer) -> Void) throws -> Int {
+        var total = 0
+        while total < budget {
+            var ptr: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &ptr)
+            if n < 0 { throw HTTP2Error.nghttp2("nghttp2_session_mem_send", n) }
+            if n == 0 { break }
+            write(UnsafeRawBufferPointer(start: ptr, count: n))
+            total += n
+        }
+        return total
+    }
+
+    /// False once both sides are done (GOAWAY exchanged and no stream left): close the socket.
+    var isAlive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+    var openStreams: Int { streams.count }
+
+    // MARK: server side
+
+    func respond(stream id: Int32, _ response: HTTPResponse) {
+        guard let stream = streams[id], !stream.responded else { return }
+        stream.responded = true
+        var headers = HTTPHeaders([(":status", String(response.status))])
+        headers.fields.append(contentsOf: response.headers.fields)
+        if response.body.isEmpty {
+            // No body: one HEADERS frame, with gRPC's status in it when there are trailers
+            // ("trailers-only", what gRPC servers send for errors).
+            if let t = response.trailers { headers.fields.append(contentsOf: t.fields) }
+            submit(headers) { nva, n in nghttp2_submit_response(session, id, nva, n, nil) }
+            return
+        }
+        if response.trailers == nil { headers.add("content-length", String(response.body.count)) }
+        stream.outBody = response.body
+        stream.outTrailers = response.trailers
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
+        withUnsafeMutablePointer(to: &provider) { prd in
+            submit(headers) { nva, n in nghttp2_submit_response(session, id, nva, n, prd) }
+        }
+    }
+
+    /// Sends GOAWAY naming the last stream we accepted: those streams still complete, new ones
+    /// are refused, and `isAlive` turns false when the last finishes.
+    func goAway() {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
+    }
+
+    // MARK: client side
+
+    /// Starts a request; `completion` runs once with the response or the stream's failure.
+    func request(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTP2Error>) -> Void) {
+        var headers = HTTPHeaders([(":method", request.method), (":path", request.path),
+                                   (":scheme", request.scheme), (":authority", request.authority ?? "localhost")])
+        headers.fields.append(contentsOf: request.headers.fields)
+        let stream = Stream(bodyLimit: limits.maxBodyBytes)
+        stream.onResponse = completion
+        stream.outBody = request.body
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
+        var id: Int32 = 0
+        if !request.body.isEmpty { headers.add("content-length", String(request.body.count)) }
+        withUnsafeMutablePointer(to: &provider) { prd in
+            submit(headers) { nva, n in
+                id = nghttp2_submit_request(session, nil, nva, n, request.body.isEmpty ? nil : prd, nil)
+                return id < 0 ? Int32(id) : 0
+            }
+        }
+        if id < 0 {
+            completion(.failure(HTTP2Error.nghttp2("nghttp2_submit_request", Int(id))))
+            return
+        }
+        streams[id] = stream
+    }
+
+    /// Fails every client stream still waiting (the connection is gone).
+    func failAll(_ error: HTTP2Error) {
+        let pending = streams
+        streams.removeAll()
+        for (_, s) in pending { s.onResponse?(.failure(error)); s.onResponse = nil }
+    }
+
+    // MARK: helpers
+
+    /// Lays header names and values out in one buffer for nghttp2, which copies them.
+    private func submit(_ headers: HTTPHeaders, _ call: (UnsafePointer<nghttp2_nv>, Int) -> Int32) {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
+        var spans: [(Int, Int, Int, Int)] = []
+        spans.reserveCapacity(headers.fields.count)
+        for f in headers.fields {
+            let n0 = storage.count; storage.append(contentsOf: f.name.utf8)
+            let v0 = storage.count; storage.append(contentsOf: f.value.utf8)
+            spans.append((n0, v0 - n0, v0, storage.count - v0))
+        }
+        storage.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
+            let nva = spans.map { s in
+                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
+                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            let rc = nva.withUnsafeBufferPointer { call($0.baseAddress!, $0.count) }
+            if rc != 0 { onSubmitFailure(rc) }
+        }
+    }
+
+    private func onSubmitFailure(_ rc: Int32) {
+        // Only a stream nghttp2 already closed (peer reset it) gets here; nothing to do.
+    }
+
+    // MARK: callbacks (called by H2Callbacks on this session's thread)
+
+    func beginHeaders(stream id: Int32, category: nghttp2_headers_category) {
+        guard role == .server, category == NGHTTP2_HCAT_REQUEST else { return }
+        streams[id] = Stream(bodyLimit: limits.maxBodyBytes)
+    }
+
+    func header(stream id: Int32, category: nghttp2_headers_category, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        guard let s = streams[id] else { return }
+        s.headerBytes += name.count + value.count + 32   // RFC 9113 §6.5.2's accounting
+        if s.headerBytes > limits.maxHeaderListSize {
+            if role == .server, s.refused == nil {
+                s.refused = HTTPResponse(status: 431, contentType: "application/json",
+                                         body: Array(#"{"error":"request header list exceeds \#(limits.maxHeaderListSize) bytes"}"#.utf8))
+            }
+            return
+        }
+        let n = String(decoding: name, as: UTF8.self)
+        let v = String(decoding: value, as: UTF8.self)
+        let isTrailer = category == NGHTTP2_HCAT_HEADERS
+        if isTrailer {
+            if s.trailers == nil { s.trailers = HTTPHeaders() }
+            s.trailers!.add(n, v)
+            return
+        }
+        if name.first == UInt8(ascii: ":") {
+            switch n {
+            case ":method": s.method = v
+            case ":path": s.path = v
+            case ":scheme": s.scheme = v
+            case ":authority": s.authority = v
+            case ":status": s.status = Int(v) ?? 0
+            default: break
+            }
+            return
+        }
+        if role == .server, n == "content-type", v.hasPrefix("application/grpc") {
+            s.bodyLimit = limits.maxGRPCMessageBytes + 5
+        }
+        s.headers.add(n, v)
+    }
+
+    func headersComplete(stream id: Int32, endStream: Bool) {
+        guard let s = streams[id] else { return }
+        if role == .server, s.refused == nil, let cl = s.headers["content-length"], let n = Int(cl), n > s.bodyLimit {
+            s.refused = tooLarge(s)
+        }
+        if role == .server, let refusal = s.refused {
+            refuse(id, s, refusal)
+            return
+        }
+        if endStream { messageComplete(stream: id) }
+    }
+
+    func data(stream id: Int32, _ chunk: UnsafeBufferPointer<UInt8>) {
+        guard let s = streams[id], s.refused == nil else { return }
+        if s.body.count + chunk.count > s.bodyLimit {
+            s.body = []
+            if role == .server {
+                let r = tooLarge(s)
+                s.refused = r
+                refuse(id, s, r)
+            } else {
+                _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, UInt32(NGHTTP2_CANCEL.rawValue))
+                s.onResponse?(.failure(HTTP2Error("response body exceeds \(s.bodyLimit) bytes")))
+                s.onResponse = nil
+            }
+            return
+        }
+        if s.body.isEmpty, let cl = s.headers["content-length"], let n = Int(cl), n <= s.bodyLimit {
+            s.body.reserveCapacity(n)
+        }
+        s.body.append(contentsOf: chunk)
+    }
+
+    func messageComplete(stream id: Int32) {
+        guard let s = streams[id], s.refused == nil, !s.dispatched else { return }
+        s.dispatched = true
+        switch role {
+        case .server:
+            let req = HTTPRequest(method: s.method, path: s.path, authority: s.authority, scheme: s.scheme,
+                                  headers: s.headers, body: s.body, version: .http2)
+            s.body = []
+            onRequest(id, req)
+        case .client:
+            let resp = HTTPResponse(status: s.status, headers: s.headers, body: s.body, trailers: s.trailers)
+            s.onResponse?(.success(resp))
+            s.onResponse = nil
+        }
+    }
+
+    func streamClosed(stream id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        if let cb = s.onResponse {
+            let reason = errorCode == 0 ? "stream closed before a response" :
+                "stream reset by peer: \(String(cString: nghttp2_http2_strerror(errorCode)))"
+            cb(.failure(HTTP2Error(reason)))
+        }
+    }
+
+    func readBody(stream id: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let s = streams[id] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let n = min(length, s.outBody.count - s.outOffset)
+        s.outBody.withUnsafeBufferPointer { src in
+            (buf).update(from: src.baseAddress! + s.outOffset, count: n)
+        }
+        s.outOffset += n
+        if s.outOffset == s.outBody.count {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            s.outBody = []
+            s.outOffset = 0
+            if let t = s.outTrailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                submit(t) { nva, n in nghttp2_submit_trailer(session, id, nva, n) }
+            }
+        }
+        return n
+    }
+
+    private func tooLarge(_ s: Stream) -> HTTPResponse {
+        if s.bodyLimit == limits.maxGRPCMessageBytes + 5 {
+            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: [],
+                                trailers: ["grpc-status": "8", "grpc-message": "request message larger than max (\(limits.maxGRPCMessageBytes) bytes)"])
+        }
+        return HTTPResponse(status: 413, contentType: "application/json",
+                            body: Array(#"{"error":"request body exceeds \#(limits.maxBodyBytes) bytes"}"#.utf8))
+    }
+
+    /// Answers now and resets the stream so the client stops sending the rest of the body:
+    /// "read no further" without waiting for bytes we would throw away.
+    private func refuse(_ id: Int32, _ s: Stream, _ response: HTTPResponse) {
+        onRefused(id, response)
+        respond(stream: id, response)
+    }
+}
