@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c "import onnx, onnxruntime, numpy, sklearn" >/dev/null 2>&1; then
+if ! python3 -c "import onnx, onnxruntime, numpy, sklearn, grpc, grpc_tools, tritonclient.grpc, tritonclient.http, h2, pytest" >/dev/null 2>&1; then
   echo "setup: installing Python tooling (scripts/requirements-dev.txt)"
   python3 -m pip install -q -r scripts/requirements-dev.txt
 fi

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PetrelModel
+import PetrelProtocol
+
+/// A function compiled (or found in the cache), mapped and ready to run in this process.
+public final class LoadedFunction: @unchecked Sendable {
+    public let config: FunctionConfig
+    public let digest: String
+    public let executor: Executor
+    public let signature: ModelSignature
+    /// In-process serving has one version per function; revisions arrive with the registry.
+    public let version = "1"
+    /// One batch-1 inference measured at load: requests whose estimated cost is below
+    /// `inlineBudgetNanos` run on the event loop (a hop costs more than they do), the rest on
+    /// the inference queue so an event loop is never stalled by a slow model.
+    public let warmNanos: UInt64
+    public static let inlineBudgetNanos: UInt64 = 50_000
+
+    public var name: String { config.name }
+
+    public init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
+        self.config = config
+        let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, progress: progress)
+        digest = report.digest
+        executor = try Executor(graph: model.graph, threads: threads)
+        signature = ModelSignature(name: config.name, versions: [version], platform: "petrel_onnx",
+                                   inputs: executor.inputs.map(TensorBridge.spec), outputs: executor.outputs.map(TensorBridge.spec))
+        try Self.check(config, against: signature)
+        warmNanos = Self.warmUp(executor)
+    }
+
+    /// Whether a request with this batch size should run on the event loop.
+    public func runsInline(batch: Int) -> Bool {
+        warmNanos > 0 && warmNanos &* UInt64(max(batch, 1)) < Self.inlineBudgetNanos
+    }
+
+    /// Times one batch-1 run on zeros (symbolic dims as 1), twice: the first plans and
+    /// faults pages in. 0 when the model cannot run on zeros (then it is never inlined).
+    private static func warmUp(_ executor: Executor) -> UInt64 {
+        let inputs = executor.inputs.map { sig in
+            Tensor(dtype: sig.dtype, shape: sig.shape.map { if case .fixed(let n) = $0 { n } else { 1 } })
+        }
+        guard (try? executor.run(inputs)) != nil else { return 0 }
+        var best = UInt64.max
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            guard (try? executor.run(inputs)) != nil else { return 0 }
+            best = min(best, DispatchTime.now().uptimeNanoseconds - t0)
+        }
+        return best
+    }
+
+    /// function.yaml's declared inputs and outputs are documentation; they must agree with the
+    /// model, or the file would mislead its reader.
+    static func check(_ config: FunctionConfig, against sig: ModelSignature) throws {
+        let file = (config.directory as NSString).appendingPathComponent(FunctionConfig.fileName)
+        for (key, declared, actual) in [("inputs", config.inputs, sig.inputs), ("outputs", config.outputs, sig.outputs)] {
+            guard let declared else { continue }
+            let names = actual.map(\.name)
+            if declared.map(\.name) != names {
+                throw ConfigError(file: file, key: key, message: "= \(declared.map(\.name)): the model's \(key) are \(names)")
+            }
+            for (i, (d, a)) in zip(declared, actual).enumerated() {
+                if d.datatype != a.datatype.rawValue {
+                    throw ConfigError(file: file, key: "\(key)[\(i)].datatype", message: "= \(d.datatype): the model's '\(a.name)' is \(a.datatype.rawValue)")
+                }
+                if d.shape != a.shape {
+                    throw ConfigError(file: file, key: "\(key)[\(i)].shape", message: "= \(d.shape): the model's '\(a.name)' has shape \(a.shape)")
+                }
+            }
+        }
+    }
+}
+
+/// Every function under a folder (one sub-folder with a function.yaml each), loaded in order.
+public final class FunctionCatalog: @unchecked Sendable {
+    public let functions: [LoadedFunction]
+    private let byName: [String: LoadedFunction]
+
+    public init(_ functions: [LoadedFunction]) {
+        self.functions = functions
+        byName = Dictionary(functions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func function(named name: String) -> LoadedFunction? { byName[name] }
+
+    /// Loads every `*/function.yaml` under `directory`. A function that fails to load is an
+    /// error naming it: serving a partial set silently would hide a broken deploy.
+    public static func load(directory: String, threads: Int, logger: Logger) throws -> FunctionCatalog {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory) else {
+            throw ConfigError(file: directory, key: "", message: "cannot read the functions folder")
+        }
+        var loaded: [LoadedFunction] = []
+        for entry in entries.sorted() {
+            let dir = (directory as NSString).appendingPathComponent(entry)
+            guard fm.fileExists(atPath: (dir as NSString).appendingPathComponent(FunctionConfig.fileName)) else { continue }
+            let config = try FunctionConfig.load(directory: dir)
+            if let dup = loaded.first(where: { $0.name == config.name }) {
+                throw ConfigError(file: dir + "/" + FunctionConfig.fileName, key: "name",
+                                  message: "= \"\(config.name)\": already used by \(dup.config.directory)")
+            }
+            let t0 = Date()
+            let f = try LoadedFunction(config: config, threads: threads) { logger.info("\(config.name): \($0)") }
+            logger.info("loaded function", metadata: [
+                "function": "\(f.name)", "digest": "\(f.digest.prefix(12))",
+                "inputs": "\(f.signature.inputs.map { "\($0.name):\($0.datatype.rawValue)\($0.shape)" }.joined(separator: ","))",
+                "warm_us": "\(f.warmNanos / 1000)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(t0)))",
+            ])
+            loaded.append(f)
+        }
+        return FunctionCatalog(loaded)
+    }
+}

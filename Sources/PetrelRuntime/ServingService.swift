@@ -1,0 +1,184 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import PetrelHTTP2
+import PetrelModel
+import PetrelProtocol
+import Prometheus
+
+/// Serves the Open Inference Protocol (REST and gRPC), TF Serving's REST API and `/metrics` for
+/// the functions of a catalog, executing them in this process.
+public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sendable {
+    let catalog: FunctionCatalog
+    let metrics: ServingMetrics
+    let prometheus: PrometheusCollectorRegistry?
+    let logger: Logger
+    let accessLog: Bool
+    /// Where inferences too slow for an event loop run (see `LoadedFunction.runsInline`).
+    let inferenceQueue = DispatchQueue(label: "petrel.inference", qos: .userInitiated, attributes: .concurrent)
+
+    public init(catalog: FunctionCatalog, metrics: ServingMetrics, prometheus: PrometheusCollectorRegistry?,
+                logger: Logger, accessLog: Bool) {
+        self.catalog = catalog
+        self.metrics = metrics
+        self.prometheus = prometheus
+        self.logger = logger
+        self.accessLog = accessLog
+    }
+
+    public func refused(status: Int) {
+        metrics.finished(function: ServingMetrics.unknownFunction, proto: .http, status: String(status), nanos: 0, wasInFlight: false)
+    }
+
+    // MARK: REST
+
+    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let route = OIPRest.route(method: request.method, path: request.path)
+        var fname = ServingMetrics.unknownFunction
+        var proto = ServingMetrics.WireProtocol.rest
+        // Metric labels are known only after routing; each answer passes them along.
+        func done(_ r: HTTPResponse, _ f: String, _ p: ServingMetrics.WireProtocol, _ flight: Bool) {
+            responder.respond(r)
+            record(request: request, status: r.status, function: f, proto: p, start: start, inFlight: flight)
+        }
+        if request.path == "/metrics" || request.path.hasPrefix("/metrics?") {
+            var body: [UInt8] = []
+            prometheus?.emit(into: &body)
+            return done(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body), fname, .http, false)
+        }
+        switch route {
+        case .serverLive:
+            done(json(200, OIPRest.encodeLive(true)), fname, .rest, false)
+        case .serverReady:
+            done(json(200, OIPRest.encodeReady(true)), fname, .rest, false)
+        case .serverMetadata:
+            done(json(200, OIPRest.encodeServerMetadata(version: petrelCompilerVersion)), fname, .rest, false)
+        case .modelMetadata(let name, let version):
+            switch lookup(name, version) {
+            case .success(let f): done(json(200, OIPRest.encodeModelMetadata(f.signature)), f.name, .rest, false)
+            case .failure(let e): done(error(e), fname, .rest, false)
+            }
+        case .modelReady(let name, let version):
+            switch lookup(name, version) {
+            case .success(let f): done(json(200, OIPRest.encodeReady(true)), f.name, .rest, false)
+            case .failure(let e): done(error(e), fname, .rest, false)
+            }
+        case .modelInfer(let name, let version):
+            let f: LoadedFunction
+            switch lookup(name, version) {
+            case .success(let found): f = found
+            case .failure(let e): return done(error(e), fname, .rest, false)
+            }
+            fname = f.name
+            metrics.started(function: f.name)
+            let headerLength = request.headers["inference-header-content-length"].flatMap { Int($0) }
+            let decoded: InferRequest
+            do {
+                decoded = try OIPRest.decodeInferRequest(body: request.body, inferenceHeaderLength: headerLength,
+                                                         modelName: f.name, modelVersion: version)
+            } catch {
+                return done(self.error(error), f.name, .rest, true)
+            }
+            infer(f, decoded) { [self] result in
+                switch result {
+                case .failure(let e): done(self.error(e), f.name, .rest, true)
+                case .success(let (req, resp)):
+                    do {
+                        let (body, hlen) = try OIPRest.encodeInferResponse(resp, request: req)
+                        var r = HTTPResponse(status: 200, contentType: hlen == nil ? "application/json" : "application/octet-stream", body: body)
+                        if let hlen { r.headers.add("inference-header-content-length", String(hlen)) }
+                        done(r, f.name, .rest, true)
+                    } catch {
+                        done(self.error(error), f.name, .rest, true)
+                    }
+                }
+            }
+        case .tfsPredict, .tfsModelStatus, .tfsMetadata:
+            proto = .tfserving
+            handleTFServing(route, request, done: done)
+        case .methodNotAllowed(let allow):
+            var r = json(405, OIPRest.encodeError(message: "method \(request.method) not allowed for \(pathOnly(request.path)); allowed: \(allow)"))
+            r.headers.add("allow", allow)
+            done(r, fname, .rest, false)
+        case .notFound:
+            done(json(404, OIPRest.encodeError(message: "no route for \(request.method) \(pathOnly(request.path))")), fname, .http, false)
+        }
+    }
+
+    // MARK: inference
+
+    /// Validates, converts and runs one request; `completion` may run on an event loop (inline)
+    /// or on the inference queue.
+    func infer(_ f: LoadedFunction, _ request: InferRequest,
+               completion: @escaping @Sendable (Result<(InferRequest, InferResponse), ProtocolError>) -> Void) {
+        var request = request
+        do {
+            try request.validate(against: f.signature)
+        } catch {
+            return completion(.failure(error))
+        }
+        let req = request
+        let work: @Sendable () -> Void = {
+            completion(Self.run(f, req).map { (req, $0) })
+        }
+        let batch = request.inputs.first?.shape.first ?? 1
+        if f.runsInline(batch: batch) { work() } else { inferenceQueue.async(execute: work) }
+    }
+
+    static func run(_ f: LoadedFunction, _ request: InferRequest) -> Result<InferResponse, ProtocolError> {
+        let sigs = f.executor.inputs
+        var inputs: [Tensor] = []
+        inputs.reserveCapacity(sigs.count)
+        for sig in sigs {
+            guard let t = request.inputs.first(where: { $0.name == sig.name }) else {
+                return .failure(.invalidArgument("missing input '\(sig.name)'"))
+            }
+            inputs.append(TensorBridge.tensor(t, dtype: sig.dtype))
+        }
+        do {
+            let outs = try f.executor.run(inputs)
+            let tensors = zip(f.executor.outputs, outs).map { TensorBridge.inferTensor(name: $0.name, $1) }
+            return .success(InferResponse(modelName: f.name, modelVersion: f.version, id: request.id, outputs: tensors))
+        } catch let e as ModelError {
+            return .failure(e.code == .invalidInput ? .invalidArgument(e.message) : ProtocolError(.internal, e.message))
+        } catch {
+            return .failure(ProtocolError(.internal, "\(error)"))
+        }
+    }
+
+    func lookup(_ name: String, _ version: String?) -> Result<LoadedFunction, ProtocolError> {
+        guard let f = catalog.function(named: name) else {
+            return .failure(.notFound("unknown model '\(name)'"))
+        }
+        if let version, version != f.version {
+            return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: \(f.version))"))
+        }
+        return .success(f)
+    }
+
+    // MARK: helpers
+
+    func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: body)
+    }
+
+    func error(_ e: Error) -> HTTPResponse {
+        let pe = (e as? ProtocolError) ?? ProtocolError(.internal, "\(e)")
+        if pe.code == .internal { logger.error("internal error: \(pe.message)") }
+        return json(pe.httpStatus, OIPRest.encodeError(pe))
+    }
+
+    func pathOnly(_ p: String) -> String { p.split(separator: "?", maxSplits: 1).first.map(String.init) ?? p }
+
+    func record(request: HTTPRequest, status: Int, function: String, proto: ServingMetrics.WireProtocol, start: UInt64, inFlight: Bool) {
+        let nanos = DispatchTime.now().uptimeNanoseconds - start
+        metrics.finished(function: function, proto: proto, status: String(status), nanos: nanos, wasInFlight: inFlight)
+        if accessLog {
+            logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
+                        metadata: ["function": "\(function)", "protocol": "\(proto.rawValue)",
+                                   "http": "\(request.version == .http2 ? "2" : "1.1")"])
+        }
+    }
+}

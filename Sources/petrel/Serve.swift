@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import PetrelHTTP2
+import PetrelModel
+import PetrelRuntime
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve every function under a folder over HTTP/2 and HTTP/1.1 (Open Inference Protocol REST and gRPC, TF Serving REST).")
+
+    @Flag(help: "Run models inside the server process (the monolith / edge mode).") var inProcess = false
+    @Option(help: "Folder with one sub-folder per function (each with function.yaml).") var functions = "functions"
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "TCP port (0 picks a free one).") var port = 8080
+    @Option(help: "Listen on this Unix socket instead of TCP.") var unixSocket: String?
+    @Option(help: "TLS certificate chain (PEM); with --tls-key, serves HTTPS with ALPN h2.") var tlsCert: String?
+    @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Option(help: "Largest REST request body in bytes (larger: 413).") var maxBodyBytes = 64 << 20
+    @Option(help: "Largest gRPC message in bytes (larger: RESOURCE_EXHAUSTED).") var maxGrpcMessageBytes = 64 << 20
+    @Option(help: "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS.") var maxConcurrentStreams: UInt32 = 256
+    @Option(help: "HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE.") var initialWindowSize: UInt32 = 1 << 20
+    @Option(help: "HTTP/2 SETTINGS_MAX_FRAME_SIZE.") var maxFrameSize: UInt32 = 16_384
+    @Option(help: "HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (larger header lists: 431).") var maxHeaderListSize: UInt32 = 16_384
+    @Option(help: "Event loop threads (default: one per core).") var eventLoops: Int?
+    @Flag(help: "No access log line per request.") var noAccessLog = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @OptionGroup var threads: ThreadsOption
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if !(0...65535).contains(port) { throw ValidationError("--port \(port): must be 0...65535") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel): must be one of trace, debug, info, notice, warning, error, critical") }
+        if maxFrameSize < 16_384 || maxFrameSize > 16_777_215 { throw ValidationError("--max-frame-size \(maxFrameSize): must be 16384...16777215 (RFC 9113)") }
+        if initialWindowSize > UInt32(Int32.max) { throw ValidationError("--initial-window-size \(initialWindowSize): must be at most 2147483647") }
+        if maxBodyBytes < 1 || maxGrpcMessageBytes < 1 { throw ValidationError("--max-body-bytes and --max-grpc-message-bytes must be positive") }
+    }
+
+    func run() throws {
+        guard inProcess else {
+            stderrLine("error: worker-process mode is not built yet; run `petrel serve --in-process`")
+            throw ExitCode(2)
+        }
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "petrel")
+
+        let catalog: FunctionCatalog
+        do {
+            catalog = try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger)
+        } catch let e as ModelError {
+            stderrLine("error: \(e.message)")
+            throw ExitCode(e.code == .io ? 3 : 2)
+        } catch {
+            stderrLine("error: \(error)")
+            throw ExitCode(2)
+        }
+        if catalog.functions.isEmpty { logger.warning("no functions under \(functions) (folders with function.yaml)") }
+
+        var config = ServerConfiguration()
+        config.address = unixSocket.map { .unix(path: $0) } ?? .tcp(host: host, port: port)
+        config.maxRequestBodyBytes = maxBodyBytes
+        config.maxGRPCMessageBytes = maxGrpcMessageBytes
+        config.settings.maxConcurrentStreams = maxConcurrentStreams
+        config.settings.initialWindowSize = initialWindowSize
+        config.settings.maxFrameSize = maxFrameSize
+        config.settings.maxHeaderListSize = maxHeaderListSize
+        if let n = eventLoops { config.eventLoopThreads = n }
+        if let c = tlsCert, let k = tlsKey { config.tls = TLSConfiguration(certificatePath: c, privateKeyPath: k) }
+
+        let serving = ServingService(catalog: catalog, metrics: ServingMetrics(), prometheus: registry,
+                                     logger: logger, accessLog: !noAccessLog)
+        let router = GRPCRouter(maxMessageBytes: maxGrpcMessageBytes, fallback: serving)
+        serving.registerGRPC(on: router)
+        let server: HTTPServer
+        let bound: String
+        do {
+            server = try HTTPServer(configuration: config, service: router, events: serving)
+            let addr = try server.start()
+            bound = unixSocket.map { "unix:\($0)" } ?? "\(config.tls == nil ? "http" : "https")://\(host):\(addr.port ?? port)"
+        } catch {
+            stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
+            throw ExitCode(3)
+        }
+        logger.notice("serving \(catalog.functions.count) function(s) on \(bound): \(catalog.functions.map(\.name).joined(separator: ", "))")
+
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        stop.wait()
+        logger.notice("shutting down: GOAWAY sent, finishing in-flight requests")
+        server.shutdownGracefully()
+        logger.notice("stopped")
+        _ = sources
+    }
+}

@@ -1,0 +1,133 @@
+"""The Open Inference Protocol over gRPC with grpcio stubs generated from our .proto, and
+tritonclient (HTTP and gRPC) on digits-mlp and MiniLM, checked against reference outputs."""
+import grpc
+import numpy as np
+import pytest
+
+from conftest import grpc_stubs, has_minilm, reference
+
+
+@pytest.fixture(scope="module")
+def stub(server):
+    pb2, pb2_grpc = grpc_stubs()
+    channel = grpc.insecure_channel(server.address)
+    yield pb2, pb2_grpc.GRPCInferenceServiceStub(channel)
+    channel.close()
+
+
+def infer_request(pb2, function, case=0, raw=True):
+    inputs, _ = reference(function, case)
+    req = pb2.ModelInferRequest(model_name=function, id="g-1")
+    for name, a in inputs:
+        t = req.inputs.add(name=name, datatype={"float32": "FP32", "int64": "INT64"}[str(a.dtype)], shape=list(a.shape))
+        if raw:
+            req.raw_input_contents.append(a.astype(a.dtype.newbyteorder("<")).tobytes())
+        elif a.dtype == np.float32:
+            t.contents.fp32_contents.extend(a.flatten().tolist())
+        else:
+            t.contents.int64_contents.extend(a.flatten().tolist())
+    return req
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_model_infer(stub, raw):
+    pb2, s = stub
+    resp = s.ModelInfer(infer_request(pb2, "digits-mlp", 2, raw))
+    assert resp.model_name == "digits-mlp" and resp.id == "g-1"
+    _, outputs = reference("digits-mlp", 2)
+    out = resp.outputs[0]
+    assert out.name == "probabilities" and out.datatype == "FP32" and list(out.shape) == list(outputs[0][1].shape)
+    got = np.frombuffer(resp.raw_output_contents[0], dtype="<f4").reshape(out.shape)
+    np.testing.assert_allclose(got, outputs[0][1], atol=1e-4)
+
+
+def test_health_and_metadata(stub):
+    pb2, s = stub
+    assert s.ServerLive(pb2.ServerLiveRequest()).live
+    assert s.ServerReady(pb2.ServerReadyRequest()).ready
+    assert s.ModelReady(pb2.ModelReadyRequest(name="digits-cnn")).ready
+    meta = s.ServerMetadata(pb2.ServerMetadataRequest())
+    assert meta.name == "petrel"
+    m = s.ModelMetadata(pb2.ModelMetadataRequest(name="digits-cnn"))
+    assert m.inputs[0].name == "input" and list(m.inputs[0].shape) == [-1, 1, 8, 8]
+
+
+def test_errors(stub, server):
+    pb2, s = stub
+    with pytest.raises(grpc.RpcError) as e:
+        s.ModelInfer(pb2.ModelInferRequest(model_name="nope"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in e.value.details()
+    bad = infer_request(pb2, "digits-mlp")
+    bad.inputs[0].shape[:] = [1, 32]
+    with pytest.raises(grpc.RpcError) as e:
+        s.ModelInfer(bad)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "input" in e.value.details()
+    with pytest.raises(grpc.RpcError) as e:
+        s.ModelMetadata(pb2.ModelMetadataRequest(name="nope"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    channel = grpc.insecure_channel(server.address)
+    unknown = channel.unary_unary("/inference.GRPCInferenceService/ModelStreamInfer")
+    with pytest.raises(grpc.RpcError) as e:
+        unknown(b"")
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    with pytest.raises(grpc.RpcError) as e:
+        channel.unary_unary("/other.Service/Call")(b"")
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    channel.close()
+
+
+def test_deadline_and_message_limit(server):
+    pb2, pb2_grpc = grpc_stubs()
+    channel = grpc.insecure_channel(server.address, options=[("grpc.max_send_message_length", 200 << 20)])
+    s = pb2_grpc.GRPCInferenceServiceStub(channel)
+    huge = pb2.ModelInferRequest(model_name="digits-mlp")
+    huge.inputs.add(name="input", datatype="FP32", shape=[300000, 64])
+    huge.raw_input_contents.append(bytes(300000 * 64 * 4))  # 76.8 MB > the 64 MiB default
+    with pytest.raises(grpc.RpcError) as e:
+        s.ModelInfer(huge)
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert s.ServerLive(pb2.ServerLiveRequest(), timeout=5).live
+    channel.close()
+
+
+def _triton_inputs(module, function, case):
+    inputs, _ = reference(function, case)
+    out = []
+    for name, a in inputs:
+        t = module.InferInput(name, list(a.shape), {"float32": "FP32", "int64": "INT64"}[str(a.dtype)])
+        t.set_data_from_numpy(a)
+        out.append(t)
+    return out
+
+
+FUNCTIONS = ["digits-mlp", "digits-cnn"] + (["minilm"] if has_minilm() else [])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_tritonclient_http(server, function):
+    import tritonclient.http as httpclient
+    client = httpclient.InferenceServerClient(url=server.address)
+    assert client.is_server_live() and client.is_model_ready(function)
+    _, outputs = reference(function, 0)
+    res = client.infer(function, _triton_inputs(httpclient, function, 0))
+    for name, want in outputs:
+        np.testing.assert_allclose(res.as_numpy(name), want, atol=1e-3)
+    # JSON (non-binary) outputs too.
+    res = client.infer(function, _triton_inputs(httpclient, function, 0),
+                       outputs=[httpclient.InferRequestedOutput(outputs[0][0], binary_data=False)])
+    np.testing.assert_allclose(res.as_numpy(outputs[0][0]), outputs[0][1], atol=1e-3)
+    client.close()
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_tritonclient_grpc(server, function):
+    import tritonclient.grpc as grpcclient
+    client = grpcclient.InferenceServerClient(url=server.address)
+    assert client.is_server_live() and client.is_model_ready(function)
+    meta = client.get_model_metadata(function)
+    assert meta.name == function
+    _, outputs = reference(function, 1 if function != "minilm" else 0)
+    res = client.infer(function, _triton_inputs(grpcclient, function, 1 if function != "minilm" else 0))
+    for name, want in outputs:
+        np.testing.assert_allclose(res.as_numpy(name), want, atol=1e-3)
+    client.close()
