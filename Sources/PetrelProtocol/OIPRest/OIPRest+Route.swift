@@ -1,0 +1,123 @@
+/// Where a request goes: KServe v2 under /v2, TF Serving's REST API under /v1.
+public enum Route: Sendable, Hashable {
+    case serverLive, serverReady, serverMetadata
+    case modelMetadata(name: String, version: String?)
+    case modelReady(name: String, version: String?)
+    case modelInfer(name: String, version: String?)
+    case tfsPredict(name: String, version: String?, label: String?)
+    case tfsModelStatus(name: String, version: String?, label: String?)
+    case tfsMetadata(name: String, version: String?, label: String?)
+    /// The path exists for other methods; `allow` is the Allow header's value.
+    case methodNotAllowed(allow: String)
+    case notFound
+}
+
+extension OIPRest {
+    /// Maps a method and request target to a route. The query string is ignored; path segments are
+    /// percent-decoded, and empty, ".", "..", undecodable or control-character segments (and ones
+    /// decoding to "/") make the path unknown rather than guessing at a model name. GET routes also
+    /// answer HEAD.
+    public static func route(method: String, path: String) -> Route {
+        var rawPath = Substring(path)
+        if let q = rawPath.firstIndex(where: { $0 == "?" || $0 == "#" }) { rawPath = rawPath[..<q] }
+        guard rawPath.hasPrefix("/") else { return .notFound }
+        let raw = rawPath.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        let isGet = method == "GET" || method == "HEAD"
+        let isPost = method == "POST"
+        func get(_ r: Route) -> Route { isGet ? r : .methodNotAllowed(allow: "GET, HEAD") }
+        func post(_ r: Route) -> Route { isPost ? r : .methodNotAllowed(allow: "POST") }
+
+        guard let first = raw.first else { return .notFound }
+        switch first {
+        case "v2":
+            guard let s = decodeSegments(raw.dropFirst()) else { return .notFound }
+            switch s.count {
+            case 0: return get(.serverMetadata)
+            case 2 where s[0] == "health" && s[1] == "live": return get(.serverLive)
+            case 2 where s[0] == "health" && s[1] == "ready": return get(.serverReady)
+            default: break
+            }
+            guard s.count >= 2, s[0] == "models" else { return .notFound }
+            let name = s[1]
+            var rest = s.dropFirst(2)
+            var version: String? = nil
+            if rest.first == "versions" {
+                guard rest.count >= 2 else { return .notFound }
+                version = rest[rest.startIndex + 1]
+                rest = rest.dropFirst(2)
+            }
+            switch Array(rest) {
+            case []: return get(.modelMetadata(name: name, version: version))
+            case ["ready"]: return get(.modelReady(name: name, version: version))
+            case ["infer"]: return post(.modelInfer(name: name, version: version))
+            default: return .notFound
+            }
+        case "v1":
+            return tfsRoute(raw.dropFirst(), get: get, post: post)
+        default:
+            return .notFound
+        }
+    }
+
+    /// /v1/models/{m}[/versions/{v} | /labels/{l}][:predict | /metadata]
+    private static func tfsRoute(_ raw: ArraySlice<Substring>, get: (Route) -> Route,
+                                 post: (Route) -> Route) -> Route {
+        var raw = Array(raw)
+        // The verb sits on the last raw segment, before decoding, so "%3A" in a name stays a name.
+        var verb: Substring? = nil
+        if let last = raw.last, let colon = last.lastIndex(of: ":") {
+            verb = last[last.index(after: colon)...]
+            raw[raw.count - 1] = last[..<colon]
+        }
+        guard let s = decodeSegments(raw[...]), s.count >= 2, s[0] == "models" else { return .notFound }
+        let name = s[1]
+        var rest = s.dropFirst(2)
+        var version: String? = nil
+        var label: String? = nil
+        if rest.count >= 2 && (rest.first == "versions" || rest.first == "labels") {
+            let value = rest[rest.startIndex + 1]
+            if rest.first == "versions" { version = value } else { label = value }
+            rest = rest.dropFirst(2)
+        }
+        switch (verb, Array(rest)) {
+        case ("predict", []): return post(.tfsPredict(name: name, version: version, label: label))
+        case (nil, []): return get(.tfsModelStatus(name: name, version: version, label: label))
+        case (nil, ["metadata"]): return get(.tfsMetadata(name: name, version: version, label: label))
+        default: return .notFound
+        }
+    }
+
+    /// Percent-decodes each segment; nil if any is empty, ".", "..", malformed or has control
+    /// characters or "/" once decoded.
+    static func decodeSegments(_ raw: ArraySlice<Substring>) -> [String]? {
+        var out: [String] = []
+        out.reserveCapacity(raw.count)
+        for seg in raw {
+            guard !seg.isEmpty, let d = percentDecode(seg), d != ".", d != ".." else { return nil }
+            guard !d.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "/" }) else { return nil }
+            out.append(d)
+        }
+        return out
+    }
+
+    static func percentDecode(_ s: Substring) -> String? {
+        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
+        var bytes: [UInt8] = []
+        var it = s.utf8.makeIterator()
+        while let c = it.next() {
+            guard c == UInt8(ascii: "%") else { bytes.append(c); continue }
+            guard let h = it.next().flatMap(hexValue), let l = it.next().flatMap(hexValue) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

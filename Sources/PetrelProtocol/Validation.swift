@@ -1,0 +1,52 @@
+/// Checks a decoded request against the model's signature, the one place every protocol's request
+/// passes before reaching a model. On success the inputs are in the signature's order, so the
+/// executor can bind them by position.
+public func validate(_ request: inout InferRequest, against signature: ModelSignature) throws(ProtocolError) {
+    var byName: [String: Int] = [:]
+    byName.reserveCapacity(request.inputs.count)
+    for (i, t) in request.inputs.enumerated() {
+        guard byName.updateValue(i, forKey: t.name) == nil else {
+            throw .invalidArgument("duplicate input '\(t.name)'")
+        }
+        guard signature.inputs.contains(where: { $0.name == t.name }) else {
+            let known = signature.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw .invalidArgument("unknown input '\(t.name)' for model '\(signature.name)' (inputs: \(known))")
+        }
+    }
+    var ordered: [InferTensor] = []
+    ordered.reserveCapacity(signature.inputs.count)
+    for spec in signature.inputs {
+        guard let i = byName[spec.name] else {
+            throw .invalidArgument("missing input '\(spec.name)' (\(spec.datatype.rawValue) \(shapeText(spec.shape)))")
+        }
+        let t = request.inputs[i]
+        try check(t, against: spec)
+        ordered.append(t)
+    }
+    var requested = Set<String>()
+    for o in request.outputs {
+        guard requested.insert(o.name).inserted else { throw .invalidArgument("duplicate requested output '\(o.name)'") }
+        guard signature.outputs.contains(where: { $0.name == o.name }) else {
+            let known = signature.outputs.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw .invalidArgument("unknown requested output '\(o.name)' for model '\(signature.name)' (outputs: \(known))")
+        }
+    }
+    request.inputs = ordered
+}
+
+private func check(_ t: InferTensor, against spec: TensorSpec) throws(ProtocolError) {
+    let label = "input '\(t.name)'"
+    guard t.datatype == spec.datatype else {
+        throw .invalidArgument("\(label): expected datatype \(spec.datatype.rawValue), got \(t.datatype.rawValue)")
+    }
+    if let d = t.shape.firstIndex(where: { $0 < 0 }) {
+        throw .invalidArgument("\(label): dimension \(d) of shape \(shapeText(t.shape)) is negative")
+    }
+    guard t.shape.count == spec.shape.count else {
+        throw .invalidArgument("\(label): expected rank \(spec.shape.count) (shape \(shapeText(spec.shape))), got rank \(t.shape.count) (shape \(shapeText(t.shape)))")
+    }
+    for (d, (got, want)) in zip(t.shape, spec.shape).enumerated() where want >= 0 && Int64(got) != want {
+        throw .invalidArgument("\(label): dimension \(d) is \(got), expected \(want) (shape \(shapeText(t.shape)), model expects \(shapeText(spec.shape)))")
+    }
+    try t.checkDataMatchesShape()
+}
