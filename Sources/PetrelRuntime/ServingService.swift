@@ -36,10 +36,9 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let start = DispatchTime.now().uptimeNanoseconds
         let route = OIPRest.route(method: request.method, path: request.path)
-        var fname = ServingMetrics.unknownFunction
-        var proto = ServingMetrics.WireProtocol.rest
+        let fname = ServingMetrics.unknownFunction
         // Metric labels are known only after routing; each answer passes them along.
-        func done(_ r: HTTPResponse, _ f: String, _ p: ServingMetrics.WireProtocol, _ flight: Bool) {
+        @Sendable func done(_ r: HTTPResponse, _ f: String, _ p: ServingMetrics.WireProtocol, _ flight: Bool) {
             responder.respond(r)
             record(request: request, status: r.status, function: f, proto: p, start: start, inFlight: flight)
         }
@@ -71,7 +70,6 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             case .success(let found): f = found
             case .failure(let e): return done(error(e), fname, .rest, false)
             }
-            fname = f.name
             metrics.started(function: f.name)
             let headerLength = request.headers["inference-header-content-length"].flatMap { Int($0) }
             let decoded: InferRequest
@@ -96,7 +94,6 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
                 }
             }
         case .tfsPredict, .tfsModelStatus, .tfsMetadata:
-            proto = .tfserving
             handleTFServing(route, request, done: done)
         case .methodNotAllowed(let allow):
             var r = json(405, OIPRest.encodeError(message: "method \(request.method) not allowed for \(pathOnly(request.path)); allowed: \(allow)"))
@@ -115,7 +112,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
                completion: @escaping @Sendable (Result<(InferRequest, InferResponse), ProtocolError>) -> Void) {
         var request = request
         do {
-            try request.validate(against: f.signature)
+            try validate(&request, against: f.signature)
         } catch {
             return completion(.failure(error))
         }
@@ -131,10 +128,8 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         let sigs = f.executor.inputs
         var inputs: [Tensor] = []
         inputs.reserveCapacity(sigs.count)
-        for sig in sigs {
-            guard let t = request.inputs.first(where: { $0.name == sig.name }) else {
-                return .failure(.invalidArgument("missing input '\(sig.name)'"))
-            }
+        // `validate` left the inputs in the signature's order.
+        for (sig, t) in zip(sigs, request.inputs) {
             inputs.append(TensorBridge.tensor(t, dtype: sig.dtype))
         }
         do {

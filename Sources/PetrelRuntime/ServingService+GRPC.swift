@@ -1,0 +1,88 @@
+import PetrelModel
+import NIOCore
+import PetrelHTTP2
+import PetrelProtocol
+
+/// `inference.GRPCInferenceService`: the same functions through the Open Inference Protocol's
+/// gRPC binding.
+extension ServingService {
+    public static let grpcService = "inference.GRPCInferenceService"
+
+    public func registerGRPC(on router: GRPCRouter) {
+        let svc = Self.grpcService
+        router.register(service: svc, method: "ServerLive") { [self] _, reply in
+            self.answer(reply, "ServerLive", .success(OIPGrpc.encodeServerLiveResponse(live: true)))
+        }
+        router.register(service: svc, method: "ServerReady") { [self] _, reply in
+            self.answer(reply, "ServerReady", .success(OIPGrpc.encodeServerReadyResponse(ready: true)))
+        }
+        router.register(service: svc, method: "ServerMetadata") { [self] _, reply in
+            self.answer(reply, "ServerMetadata", .success(OIPGrpc.encodeServerMetadataResponse(version: petrelCompilerVersion)))
+        }
+        router.register(service: svc, method: "ModelReady") { [self] call, reply in
+            let r = Result { () throws(ProtocolError) in try OIPGrpc.decodeModelReadyRequest(call.message) }
+                .flatMap { req in self.lookup(req.name, req.version) }
+                .map { _ in OIPGrpc.encodeModelReadyResponse(ready: true) }
+            self.answer(reply, "ModelReady", r)
+        }
+        router.register(service: svc, method: "ModelMetadata") { [self] call, reply in
+            let r = Result { () throws(ProtocolError) in try OIPGrpc.decodeModelMetadataRequest(call.message) }
+                .flatMap { req in self.lookup(req.name, req.version) }
+                .map { f in OIPGrpc.encodeModelMetadataResponse(f.signature) }
+            self.answer(reply, "ModelMetadata", r)
+        }
+        router.register(service: svc, method: "ModelInfer") { [self] call, reply in
+            self.modelInfer(call, reply)
+        }
+    }
+
+    private func modelInfer(_ call: GRPCCall, _ reply: @escaping @Sendable (GRPCResult) -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let request: InferRequest
+        do {
+            request = try OIPGrpc.decodeInferRequest(call.message)
+        } catch {
+            return finish(reply, .failure(error), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
+        }
+        let f: LoadedFunction
+        switch lookup(request.modelName, request.modelVersion) {
+        case .success(let found): f = found
+        case .failure(let e): return finish(reply, .failure(e), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
+        }
+        metrics.started(function: f.name)
+        infer(f, request) { [self] result in
+            let encoded = result.flatMap { (req, resp) in
+                Result { () throws(ProtocolError) in try OIPGrpc.encodeInferResponse(resp, request: req) }
+            }
+            finish(reply, encoded, function: f.name, start: start, inFlight: true)
+        }
+    }
+
+    private func answer(_ reply: @Sendable (GRPCResult) -> Void, _ method: String, _ r: Result<[UInt8], ProtocolError>) {
+        finish(reply, r, function: ServingMetrics.unknownFunction, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
+    }
+
+    private func finish(_ reply: @Sendable (GRPCResult) -> Void, _ r: Result<[UInt8], ProtocolError>, function: String,
+                        start: UInt64, inFlight: Bool, method: String = "ModelInfer") {
+        let status: String
+        switch r {
+        case .success(let bytes):
+            reply(.ok(bytes))
+            status = "OK"
+        case .failure(let e):
+            if e.code == .internal { logger.error("internal error: \(e.message)") }
+            let code = GRPCStatus(rawValue: e.grpcStatus) ?? .unknown
+            reply(.failure(code, e.message))
+            status = "\(code)"
+        }
+        let nanos = DispatchTime.now().uptimeNanoseconds - start
+        metrics.finished(function: function, proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)
+        if accessLog {
+            logger.info("gRPC \(Self.grpcService)/\(method) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
+                        metadata: ["function": "\(function)", "protocol": "grpc"])
+        }
+    }
+}
+
+import Dispatch
+import Foundation
