@@ -27,6 +27,7 @@ extension JSONReader {
         }
         if let l = leafLevel, level >= l { throw raggedError() }
         let start = pos
+        if level == dims.count { dims.append(-1) }  // -1: no array at this depth finished yet
         try enter(UInt8(ascii: "["))
         var first = true
         var n = 0
@@ -34,8 +35,8 @@ extension JSONReader {
             try readNested(datatype, level: level + 1, dims: &dims, leafLevel: &leafLevel, count: &count, into: &out)
             n += 1
         }
-        if level == dims.count {
-            dims.append(n)
+        if dims[level] < 0 {
+            dims[level] = n
         } else if dims[level] != n {
             throw .invalidArgument("ragged nested array at byte \(start): \(n) elements where \(dims[level]) were expected")
         }
