@@ -2,9 +2,11 @@ import Foundation
 import Testing
 @testable import PetrelProtocol
 
-/// Microbenchmarks of the REST hot path, printed for the record (debug builds are ~10× slower than
-/// release: run `swift test -c release --filter PetrelProtocolTests.Benchmark` for real numbers).
-/// They assert nothing about speed, only that the work round-trips.
+/// Microbenchmarks of the codecs' hot paths, printed for the record; they assert nothing about speed.
+/// Debug builds are 10-20× slower than release. Release (-O, copied into a scratch package), 2-core
+/// VM shared with other builds, best of 3: REST decode 1×64 FP32 (17-digit literals, 1356 B) 4.5 µs,
+/// REST encode 1×10 FP32 1.2 µs, gRPC decode 1×64 raw 2.5 µs, gRPC encode 1×10 0.85 µs,
+/// peekModelName 0.1 µs.
 @Suite struct Benchmark {
     static func time(_ label: String, iterations: Int, _ body: () throws -> Void) rethrows -> Double {
         for _ in 0..<(iterations / 10) { try body() }
