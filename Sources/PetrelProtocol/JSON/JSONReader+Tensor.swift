@@ -27,17 +27,15 @@ extension JSONReader {
         }
         if let l = leafLevel, level >= l { throw raggedError() }
         let start = pos
+        if level == dims.count { dims.append(-1) }  // -1: no array at this depth finished yet
         try enter(UInt8(ascii: "["))
-        // Dims are recorded outermost first: the slot for this depth exists before the inner
-        // arrays (which finish first) record theirs; -1 until the first array at this depth closes.
-        if dims.count <= level { dims.append(-1) }
         var first = true
         var n = 0
         while try nextElement(&first) {
             try readNested(datatype, level: level + 1, dims: &dims, leafLevel: &leafLevel, count: &count, into: &out)
             n += 1
         }
-        if dims[level] == -1 {
+        if dims[level] < 0 {
             dims[level] = n
         } else if dims[level] != n {
             throw .invalidArgument("ragged nested array at byte \(start): \(n) elements where \(dims[level]) were expected")

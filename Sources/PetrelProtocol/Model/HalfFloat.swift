@@ -8,6 +8,7 @@ enum HalfFloat {
         let sign: UInt16 = d.sign == .minus ? 1 << 15 : 0
         let expMask = UInt16((1 << exponentBits) - 1) << fractionBits
         if d.isNaN { return sign | expMask | 1 << (fractionBits - 1) }
+        if d.isInfinite { return sign | expMask }
         let bias = (1 << (exponentBits - 1)) - 1
         let a = abs(d)
         let minNormalExp = 1 - bias

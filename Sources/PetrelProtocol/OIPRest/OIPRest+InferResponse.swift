@@ -38,7 +38,7 @@ extension OIPRest {
             }
         }
         w.raw("]}")
-        guard binaryBytes > 0 || selected.contains(where: { $0.binary }) else { return (w.bytes, nil) }
+        guard selected.contains(where: { $0.binary }) else { return (w.bytes, nil) }
         let headerLength = w.bytes.count
         for (t, binary) in selected where binary { w.bytes.append(contentsOf: t.data) }
         return (w.bytes, headerLength)
