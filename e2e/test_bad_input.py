@@ -197,7 +197,12 @@ def test_client_that_stops_reading_is_not_buffered_without_bound():
         sock = socket.create_connection(("127.0.0.1", s.port))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         # Our SETTINGS let the server send without flow-control limits: only TCP can stop it.
-        sock.sendall(PREFACE + frame(4, 0, 0, (4).to_bytes(2, "big") + (2**31 - 1).to_bytes(4, "big")))
+        sock.sendall(PREFACE + frame(4, 0, 0, (4).to_bytes(2, "big") + (2**31 - 1).to_bytes(4, "big"))
+                     + frame(8, 0, 0, (2**31 - 1 - 65535).to_bytes(4, "big")))
+        # Acknowledge the server's SETTINGS (its 1 MiB stream window applies from then on).
+        sock.settimeout(5)
+        assert sock.recv(9)[3] == 4
+        sock.sendall(frame(4, 1, 0, b""))
         sock.setblocking(False)
         rss0 = _rss_kb(s.proc.pid)
         sent, blocked_since, sid, pending = 0, None, 1, b""
@@ -213,9 +218,11 @@ def test_client_that_stops_reading_is_not_buffered_without_bound():
                 if time.time() - blocked_since > 3:
                     break
                 time.sleep(0.02)
+        print(f"client-never-reads: server took {sent >> 20} of {total >> 20} MiB")
         assert sent < total // 2, f"the server read {sent} of {total} bytes from a client that never reads"
         still_serving(s)
         rss1 = _rss_kb(s.proc.pid)
+        print(f"client-never-reads: RSS grew by {(rss1 - rss0) >> 10} MiB")
         assert rss1 - rss0 < 600_000, f"RSS grew by {rss1 - rss0} KiB"
         sock.close()
         still_serving(s)

@@ -12,6 +12,9 @@ grep -qE "Test run with [0-9]+ tests? .*passed|Executed [0-9]+ tests?, with 0 fa
 petrel=.build/release/petrel
 export PETREL_HOME="${PETREL_HOME:-$(mktemp -d)}"
 
+echo "== end-to-end: petrel serve with real clients (curl, h2load, grpcio, tritonclient, raw HTTP/2 frames)"
+PETREL_BIN="$PWD/$petrel" python3 -m pytest -q e2e
+
 echo "== reference functions (petrel check-onnx)"
 $petrel check-onnx functions/digits-mlp functions/digits-cnn --atol 1e-4 --rtol 0
 if [ -e functions/minilm/model.onnx ]; then
