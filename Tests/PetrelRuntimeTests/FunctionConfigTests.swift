@@ -1,0 +1,51 @@
+import Testing
+@testable import PetrelRuntime
+
+@Suite struct FunctionConfigTests {
+    func parse(_ yaml: String) throws -> FunctionConfig {
+        try FunctionConfig.parse(yaml, file: "f/function.yaml", directory: "f")
+    }
+
+    func message(_ yaml: String) -> String {
+        do { _ = try parse(yaml); return "(accepted)" } catch { return "\(error)" }
+    }
+
+    @Test func bundledShapeParses() throws {
+        let c = try parse("""
+            name: digits-mlp
+            description: an MLP
+            model: model.onnx
+            inputs:
+              - name: input
+                datatype: FP32
+                shape: [-1, 64]
+            """)
+        #expect(c.name == "digits-mlp" && c.model == "model.onnx" && c.modelPath == "f/model.onnx")
+        #expect(c.inputs == [DeclaredTensor(name: "input", datatype: "FP32", shape: [-1, 64])])
+        #expect(c.outputs == nil)
+    }
+
+    @Test(arguments: [
+        ("model: m.onnx", "f/function.yaml: name: is required"),
+        ("name: a/b\nmodel: m.onnx", #"f/function.yaml: name: = "a/b": must be a DNS label: lower-case letters, digits and '-' only"#),
+        ("name: ../x\nmodel: m.onnx", #"f/function.yaml: name: = "../x": must be a DNS label: lower-case letters, digits and '-' only"#),
+        ("name: Digits\nmodel: m.onnx", #"f/function.yaml: name: = "Digits": must be a DNS label: lower-case letters, digits and '-' only"#),
+        ("name: -x\nmodel: m.onnx", #"f/function.yaml: name: = "-x": must be a DNS label: must not start or end with '-'"#),
+        ("name: \(String(repeating: "a", count: 64))\nmodel: m.onnx", "must be at most 63 characters"),
+        ("name: 12\nmodel: m.onnx", "f/function.yaml: name: = 12: must be a string"),
+        ("name: x", "f/function.yaml: model: is required (the ONNX file, relative to the folder)"),
+        ("name: x\nmodel: ../../etc/passwd", #"f/function.yaml: model: = "../../etc/passwd": must stay inside the function's folder"#),
+        ("name: x\nmodel: /abs.onnx", "must stay inside the function's folder"),
+        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: description, inputs, model, name, outputs)"),
+        ("name: x\nmodel: m.onnx\ninputs: 3", "f/function.yaml: inputs: must be a list of {name, datatype, shape}"),
+        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: FP32\n    shape: [1, x]", "f/function.yaml: inputs[0].shape: must be a list of integers, -1 for any size"),
+        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    shape: [1]", "f/function.yaml: inputs[0].datatype: is required and must be a string such as FP32"),
+        ("name: x\nmodel: m.onnx\noutputs:\n  - name: a\n    datatype: FP32\n    shape: [1]\n    dims: 2", "f/function.yaml: outputs[0].dims: unknown key"),
+        ("- just\n- a list", "f/function.yaml: must be a mapping of keys to values"),
+        ("name: [unclosed", "f/function.yaml: not valid YAML"),
+    ])
+    func malformedFilesAreRefusedPrecisely(yaml: String, expected: String) {
+        let m = message(yaml)
+        #expect(m.hasPrefix(expected) || m.contains(expected), "\(m)")
+    }
+}
