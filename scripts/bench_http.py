@@ -40,6 +40,15 @@ How, and why this way:
     each setting with a fresh server. nghttpd gets as many worker threads as Petrel has event loops
     (``--nghttpd-workers`` overrides), so both sides have the same number of I/O threads. Nothing is
     pinned. Only one Petrel runs at a time; an idle nghttpd sits in epoll and costs nothing.
+  * -c 1 -m 1 on this VM (Firecracker, 2 vCPUs): when the machine is otherwise idle, a vCPU that
+    waits halts, and waking it costs tens of µs, so a ping-pong's p50 is mostly wake-up latency
+    (nghttpd: ~150 µs idle, ~40 µs with the cores kept busy). Each extra thread handoff inside a
+    server adds about one such wake-up. ``--awake`` keeps every core busy with a nice-19 busy loop
+    during the -c 1 -m 1 runs only, which shows the software latency; it is not neutral either (a
+    server thread that calls sched_yield hands its core to a spinner for a time slice, which shows
+    up as a p99 of milliseconds), so it is opt-in and the header line says when it was on. Run the
+    benchmark on an otherwise idle machine (no builds): a busy machine *lowers* -c 1 -m 1 latency
+    for the same reason, and steals cores from the -c 8 -m 16 runs.
   * Every load loop is bounded (``-n``, plus a wall-clock timeout per h2load run); servers are
     started on free loopback ports and stopped (SIGTERM, then SIGKILL) in ``finally``.
   * ``--rounds R`` repeats every case R times, alternating which of Petrel and nghttpd goes first,
@@ -49,6 +58,8 @@ How, and why this way:
 Usage:
     python3 scripts/bench_http.py [--petrel .build/release/petrel] [--rounds 3] [--event-loops 1,2]
                                   [--requests-c8 200000] [--requests-c1 20000] [--json OUT]
+    python3 scripts/bench_http.py --awake            # -c 1 -m 1 with the cores kept from idling
+    python3 scripts/bench_http.py --petrel-arg=--threads=1   # extra petrel serve arguments
     python3 scripts/bench_http.py --nghttpd-only     # the ceiling half alone (no petrel binary)
 
 Needs: h2load (apt nghttp2-client), nghttpd (apt nghttp2-server), curl, and the Python packages in
@@ -179,6 +190,16 @@ def wait_for_port(port, proc, timeout):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def start_spinners(seconds):
+    """One nice-19 busy loop per core, so no vCPU halts while a -c 1 -m 1 run waits (--awake).
+
+    Each ends by itself after `seconds`; the caller also stops them by pid right after the run."""
+    code = (f"import os, time\nos.nice(19)\nend = time.monotonic() + {float(seconds)}\n"
+            "while time.monotonic() < end:\n    pass\n")
+    return [subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+            for _ in range(os.cpu_count() or 1)]
 
 
 def stop(proc, name):
@@ -422,6 +443,9 @@ def main():
                     help="petrel --event-loops; a comma list benchmarks each (default: petrel's own)")
     ap.add_argument("--petrel-arg", action="append", default=[],
                     help="extra argument for petrel serve (repeatable), e.g. --petrel-arg=--threads=1")
+    ap.add_argument("--awake", action="store_true",
+                    help="during -c 1 -m 1 runs, keep every core busy with a nice-19 busy loop so idle "
+                         "vCPUs do not halt (their wake-up latency dominates p50 in a VM; see docstring)")
     ap.add_argument("--startup-timeout", type=float, default=300.0)
     ap.add_argument("--run-timeout", type=float, default=300.0, help="wall-clock cap per h2load run")
     ap.add_argument("--nghttpd-only", action="store_true",
@@ -465,10 +489,16 @@ def main():
             hdrs = REST_HEADERS if case["proto"] == "rest" else GRPC_HEADERS
             tag = f"{case['key']}-c{c}m{m}-r{rnd}"
             warm = max(int(n * args.warmup), c * m)
-            run_h2load(args, case["url"], warm, c, m, bodies[case["proto"]], hdrs,
-                       case["bytes"], workdir, tag + "-warm", measure=False)
-            res = run_h2load(args, case["url"], n, c, m, bodies[case["proto"]], hdrs,
-                             case["bytes"], workdir, tag)
+            spinners = start_spinners(args.run_timeout) if args.awake and (c, m) == (1, 1) else []
+            procs.update({f"spinner-{i}": sp for i, sp in enumerate(spinners)})
+            try:
+                run_h2load(args, case["url"], warm, c, m, bodies[case["proto"]], hdrs,
+                           case["bytes"], workdir, tag + "-warm", measure=False)
+                res = run_h2load(args, case["url"], n, c, m, bodies[case["proto"]], hdrs,
+                                 case["bytes"], workdir, tag)
+            finally:
+                for i, sp in enumerate(spinners):
+                    stop(procs.pop(f"spinner-{i}"), "spinner")
             res["round"] = rnd
             log(f"round {rnd + 1}/{args.rounds}  -c {c} -m {m:<2}  {case['label']:<44} "
                 f"{fmt_rps(res.get('rps')):>9} req/s  p50 {fmt_us(res.get('p50_us')):>5} us  "
@@ -619,11 +649,15 @@ def main():
 
     print(f"## HTTP serving benchmark ({datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')})")
     print()
+    el_text = ", ".join("default (one per core)" if el is None else str(el) for el in loops)
     print(f"h2load -t {args.h2load_threads} (capped at -c), -n {args.requests_c1} at -c 1 -m 1 and "
-          f"-n {args.requests_c8} at -c 8 -m 16, best of {args.rounds} round(s); nghttpd workers "
-          f"{args.nghttpd_workers or 'as petrel event loops'}, POST of the same body as Petrel's rows; petrel event loops: "
-          f"{', '.join('default' if el is None else str(el) for el in loops) if not args.nghttpd_only else 'n/a'}"
-          f"; {os.cpu_count()} cores. p50/p99 from h2load --log-file (nearest rank).")
+          f"-n {args.requests_c8} at -c 8 -m 16, best of {args.rounds} round(s), {os.cpu_count()} cores. "
+          + ("" if args.nghttpd_only else
+             f"petrel serve --in-process, event loops {el_text}"
+             f"{', extra args ' + shlex.join(args.petrel_arg) if args.petrel_arg else ''}. ")
+          + f"nghttpd workers: {args.nghttpd_workers or 'as many as petrel event loops'}; it gets the same "
+          f"POST as Petrel. Cores kept awake at -c 1 -m 1: {'yes (--awake)' if args.awake else 'no'}. "
+          f"p50/p99 from h2load --log-file (nearest rank).")
     print()
     print("\n".join(lines))
     if targets:
@@ -645,7 +679,7 @@ def main():
                "h2load_threads": args.h2load_threads, "nghttpd_workers": args.nghttpd_workers,
                "rounds": args.rounds, "requests": {"c1m1": args.requests_c1, "c8m16": args.requests_c8},
                "petrel": None if args.nghttpd_only else str(args.petrel),
-               "petrel_args": args.petrel_arg, "event_loops": loops,
+               "petrel_args": args.petrel_arg, "event_loops": loops, "awake": args.awake,
                "response_bytes": sizes, "rows": rows, "targets": targets}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
