@@ -125,7 +125,7 @@ public typealias GRPCUnaryHandler = @Sendable (GRPCCall, @escaping @Sendable (GR
 /// Routes `application/grpc` requests to unary handlers by `/package.Service/Method` and
 /// everything else to `fallback` (REST). Enforces the message limit and the deadline.
 public final class GRPCRouter: HTTPService, @unchecked Sendable {
-    private var methods: [String: GRPCUnaryHandler] = [:]
+    private var methods: [String: (service: String, method: String, handler: GRPCUnaryHandler)] = [:]
     private var services: Set<String> = []
     private let fallback: HTTPService?
     public let maxMessageBytes: Int
@@ -137,7 +137,7 @@ public final class GRPCRouter: HTTPService, @unchecked Sendable {
 
     /// Registers methods before the server starts (the table is read-only afterwards).
     public func register(service: String, method: String, _ handler: @escaping GRPCUnaryHandler) {
-        methods["/\(service)/\(method)"] = handler
+        methods["/\(service)/\(method)"] = (service, method, handler)
         services.insert(service)
     }
 
@@ -151,7 +151,7 @@ public final class GRPCRouter: HTTPService, @unchecked Sendable {
         guard request.method == "POST" else {
             return respond(.failure(.unimplemented, "gRPC requires POST, got \(request.method)"))
         }
-        guard let handler = methods[request.path] else {
+        guard let (service, method, handler) = methods[request.path] else {
             let parts = request.path.split(separator: "/")
             let known = parts.count == 2 && services.contains(String(parts[0]))
             return respond(.failure(.unimplemented, known ? "unknown method \(parts[1]) in service \(parts[0])"
@@ -172,8 +172,7 @@ public final class GRPCRouter: HTTPService, @unchecked Sendable {
             }
             deadline = .now() + amount
         }
-        let parts = request.path.split(separator: "/")
-        let call = GRPCCall(service: String(parts[0]), method: String(parts[1]), message: message,
+        let call = GRPCCall(service: service, method: method, message: message,
                             metadata: request.headers, eventLoop: responder.eventLoop, deadline: deadline)
         guard let deadline else {
             handler(call) { respond($0) }

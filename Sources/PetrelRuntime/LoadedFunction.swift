@@ -7,7 +7,12 @@ import PetrelProtocol
 public final class LoadedFunction: @unchecked Sendable {
     public let config: FunctionConfig
     public let digest: String
+    /// Runs offloaded requests with every intra-op thread.
     public let executor: Executor
+    /// Runs inline requests on the event loop thread alone: waking pool threads for a 5 µs model
+    /// costs more than it saves (an idle thread's wake-up is 30–60 µs on this VM), and the other
+    /// cores belong to the other event loops. Same graph and weights, its own plan cache.
+    public let inlineExecutor: Executor
     public let signature: ModelSignature
     /// In-process serving has one version per function; revisions arrive with the registry.
     public let version = "1"
@@ -24,10 +29,12 @@ public final class LoadedFunction: @unchecked Sendable {
         let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, progress: progress)
         digest = report.digest
         executor = try Executor(graph: model.graph, threads: threads)
+        inlineExecutor = try Executor(graph: model.graph, threads: 1)
         signature = ModelSignature(name: config.name, versions: [version], platform: "petrel_onnx",
                                    inputs: executor.inputs.map(TensorBridge.spec), outputs: executor.outputs.map(TensorBridge.spec))
         try Self.check(config, against: signature)
-        warmNanos = Self.warmUp(executor)
+        warmNanos = Self.warmUp(inlineExecutor)
+        _ = Self.warmUp(executor)
     }
 
     /// Whether a request with this batch size should run on the event loop.

@@ -3,54 +3,69 @@ import Metrics
 
 /// Request metrics through swift-metrics (the executable bootstraps the Prometheus backend):
 /// `petrel_requests_total{function,protocol,status}`, `petrel_request_duration_seconds{function,protocol}`
-/// and `petrel_requests_in_flight{function}`. Handles are made once per label set and cached: making
-/// one goes through the factory's lock and allocates, which would cost more than a tiny model's
-/// inference if done per request.
+/// and `petrel_requests_in_flight{function}`. Handles are made once per label set and kept per
+/// function: making one goes through the factory's lock and allocates, which would cost more than
+/// a tiny model's inference if done per request. The in-flight gauge moves atomically.
 public final class ServingMetrics: @unchecked Sendable {
-    public enum WireProtocol: String, Sendable { case rest, grpc, tfserving, http }
-
-    private struct CounterKey: Hashable { var function: String; var proto: WireProtocol; var status: String }
-    private struct TimerKey: Hashable { var function: String; var proto: WireProtocol }
-
-    private let lock = NSLock()
-    private var counters: [CounterKey: Counter] = [:]
-    private var timers: [TimerKey: Metrics.Timer] = [:]
-    private var inFlight: [String: (meter: Meter, count: Int)] = [:]
-
-    public init() {}
+    public enum WireProtocol: String, Sendable, CaseIterable { case rest, grpc, tfserving, http }
 
     /// Names outside the served set are counted as `_unknown`, so probing for names cannot
     /// grow the label set without bound.
     public static let unknownFunction = "_unknown"
 
-    public func started(function: String) {
+    private let lock = NSLock()
+    private var functions: [String: FunctionMetrics] = [:]
+
+    public init() {}
+
+    /// The handles of one function; callers on hot paths keep the result.
+    public func function(_ name: String) -> FunctionMetrics {
         lock.lock(); defer { lock.unlock() }
-        var entry = inFlight[function] ?? (Meter(label: "petrel_requests_in_flight", dimensions: [("function", function)]), 0)
-        entry.count += 1
-        entry.meter.set(entry.count)
-        inFlight[function] = entry
+        if let f = functions[name] { return f }
+        let f = FunctionMetrics(name)
+        functions[name] = f
+        return f
     }
 
+    public func started(function: String) { self.function(function).started() }
+
     public func finished(function: String, proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        if wasInFlight, var entry = inFlight[function] {
-            entry.count -= 1
-            entry.meter.set(entry.count)
-            inFlight[function] = entry
+        self.function(function).finished(proto: proto, status: status, nanos: nanos, wasInFlight: wasInFlight)
+    }
+}
+
+public final class FunctionMetrics: @unchecked Sendable {
+    private struct Key: Hashable { var proto: WireProtocol; var status: String }
+    public typealias WireProtocol = ServingMetrics.WireProtocol
+
+    let name: String
+    private let inFlight: Meter
+    private let timers: [Metrics.Timer]
+    private let lock = NSLock()
+    private var counters: [Key: Counter] = [:]
+
+    init(_ name: String) {
+        self.name = name
+        inFlight = Meter(label: "petrel_requests_in_flight", dimensions: [("function", name)])
+        timers = WireProtocol.allCases.map {
+            Metrics.Timer(label: "petrel_request_duration_seconds", dimensions: [("function", name), ("protocol", $0.rawValue)])
         }
-        let ck = CounterKey(function: function, proto: proto, status: status)
-        let counter = counters[ck] ?? {
-            let c = Counter(label: "petrel_requests_total", dimensions: [("function", function), ("protocol", proto.rawValue), ("status", status)])
-            counters[ck] = c
-            return c
-        }()
-        counter.increment()
-        let tk = TimerKey(function: function, proto: proto)
-        let timer = timers[tk] ?? {
-            let t = Metrics.Timer(label: "petrel_request_duration_seconds", dimensions: [("function", function), ("protocol", proto.rawValue)])
-            timers[tk] = t
-            return t
-        }()
-        timer.recordNanoseconds(Int64(nanos))
+    }
+
+    public func started() { inFlight.increment() }
+
+    public func finished(proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
+        if wasInFlight { inFlight.decrement() }
+        counter(proto, status).increment()
+        timers[WireProtocol.allCases.firstIndex(of: proto)!].recordNanoseconds(Int64(nanos))
+    }
+
+    private func counter(_ proto: WireProtocol, _ status: String) -> Counter {
+        let key = Key(proto: proto, status: status)
+        lock.lock(); defer { lock.unlock() }
+        if let c = counters[key] { return c }
+        let c = Counter(label: "petrel_requests_total", dimensions: [("function", name), ("protocol", proto.rawValue), ("status", status)])
+        counters[key] = c
+        return c
     }
 }

@@ -49,7 +49,7 @@ extension ServingService {
         case .success(let found): f = found
         case .failure(let e): return finish(reply, .failure(e), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
         }
-        metrics.started(function: f.name)
+        handles(f.name).started()
         infer(f, request) { [self] result in
             let encoded = result.flatMap { (req, resp) in
                 Result { () throws(ProtocolError) in try OIPGrpc.encodeInferResponse(resp, request: req) }
@@ -76,7 +76,7 @@ extension ServingService {
             status = "\(code)"
         }
         let nanos = DispatchTime.now().uptimeNanoseconds - start
-        metrics.finished(function: function, proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)
+        handles(function).finished(proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)
         if accessLog {
             logger.info("gRPC \(Self.grpcService)/\(method) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
                         metadata: ["function": "\(function)", "protocol": "grpc"])

@@ -25,7 +25,7 @@ extension ServingService {
         case .tfsMetadata:
             done(json(200, TFServingRest.encodeMetadata(f.signature, version: f.version)), f.name, .tfserving, false)
         default:
-            metrics.started(function: f.name)
+            handles(f.name).started()
             let predict: TFServingRest.PredictRequest
             do {
                 predict = try TFServingRest.decodePredictRequest(body: request.body, signature: f.signature, modelVersion: f.version)

@@ -18,17 +18,23 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     /// Where inferences too slow for an event loop run (see `LoadedFunction.runsInline`).
     let inferenceQueue = DispatchQueue(label: "petrel.inference", qos: .userInitiated, attributes: .concurrent)
 
+    /// Per-function metric handles, fixed at start: the hot path reads this dictionary unlocked.
+    let functionMetrics: [String: FunctionMetrics]
+    let unknownMetrics: FunctionMetrics
+
     public init(catalog: FunctionCatalog, metrics: ServingMetrics, prometheus: PrometheusCollectorRegistry?,
                 logger: Logger, accessLog: Bool) {
         self.catalog = catalog
         self.metrics = metrics
+        functionMetrics = Dictionary(catalog.functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
+        unknownMetrics = metrics.function(ServingMetrics.unknownFunction)
         self.prometheus = prometheus
         self.logger = logger
         self.accessLog = accessLog
     }
 
     public func refused(status: Int) {
-        metrics.finished(function: ServingMetrics.unknownFunction, proto: .http, status: String(status), nanos: 0, wasInFlight: false)
+        unknownMetrics.finished(proto: .http, status: String(status), nanos: 0, wasInFlight: false)
     }
 
     // MARK: REST
@@ -70,7 +76,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             case .success(let found): f = found
             case .failure(let e): return done(error(e), fname, .rest, false)
             }
-            metrics.started(function: f.name)
+            handles(f.name).started()
             let headerLength = request.headers["inference-header-content-length"].flatMap { Int($0) }
             let decoded: InferRequest
             do {
@@ -117,15 +123,16 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             return completion(.failure(error))
         }
         let req = request
-        let work: @Sendable () -> Void = {
-            completion(Self.run(f, req).map { (req, $0) })
-        }
         let batch = request.inputs.first?.shape.first ?? 1
-        if f.runsInline(batch: batch) { work() } else { inferenceQueue.async(execute: work) }
+        if f.runsInline(batch: batch) {
+            completion(Self.run(f, f.inlineExecutor, req).map { (req, $0) })
+        } else {
+            inferenceQueue.async { completion(Self.run(f, f.executor, req).map { (req, $0) }) }
+        }
     }
 
-    static func run(_ f: LoadedFunction, _ request: InferRequest) -> Result<InferResponse, ProtocolError> {
-        let sigs = f.executor.inputs
+    static func run(_ f: LoadedFunction, _ executor: Executor, _ request: InferRequest) -> Result<InferResponse, ProtocolError> {
+        let sigs = executor.inputs
         var inputs: [Tensor] = []
         inputs.reserveCapacity(sigs.count)
         // `validate` left the inputs in the signature's order.
@@ -133,8 +140,8 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             inputs.append(TensorBridge.tensor(t, dtype: sig.dtype))
         }
         do {
-            let outs = try f.executor.run(inputs)
-            let tensors = zip(f.executor.outputs, outs).map { TensorBridge.inferTensor(name: $0.name, $1) }
+            let outs = try executor.run(inputs)
+            let tensors = zip(executor.outputs, outs).map { TensorBridge.inferTensor(name: $0.name, $1) }
             return .success(InferResponse(modelName: f.name, modelVersion: f.version, id: request.id, outputs: tensors))
         } catch let e as ModelError {
             return .failure(e.code == .invalidInput ? .invalidArgument(e.message) : ProtocolError(.internal, e.message))
@@ -155,6 +162,8 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
 
     // MARK: helpers
 
+    func handles(_ function: String) -> FunctionMetrics { functionMetrics[function] ?? unknownMetrics }
+
     func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: body)
     }
@@ -169,7 +178,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
 
     func record(request: HTTPRequest, status: Int, function: String, proto: ServingMetrics.WireProtocol, start: UInt64, inFlight: Bool) {
         let nanos = DispatchTime.now().uptimeNanoseconds - start
-        metrics.finished(function: function, proto: proto, status: String(status), nanos: nanos, wasInFlight: inFlight)
+        handles(function).finished(proto: proto, status: String(status), nanos: nanos, wasInFlight: inFlight)
         if accessLog {
             logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
                         metadata: ["function": "\(function)", "protocol": "\(proto.rawValue)",
