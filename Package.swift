@@ -52,6 +52,7 @@ let package = Package(
         // Serving: functions, the inference service behind the protocols, metrics and logs.
         .target(name: "PetrelRuntime", dependencies: [
             "PetrelModel", "PetrelProtocol", "PetrelHTTP2",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -59,6 +60,7 @@ let package = Package(
         ]),
         .executableTarget(name: "petrel", dependencies: [
             "PetrelModel", "PetrelKernels", "PetrelRuntime", "PetrelHTTP2", "PetrelProtocol",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

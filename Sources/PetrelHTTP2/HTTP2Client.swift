@@ -37,6 +37,30 @@ public final class HTTP2Client: @unchecked Sendable {
         }
     }
 
+    /// Connects without blocking: for callers on an event loop (the gateway reaching a worker).
+    public static func connect(to address: ServerConfiguration.Address, group: EventLoopGroup,
+                               settings: HTTP2Settings = HTTP2Settings(),
+                               maxResponseBytes: Int = 256 << 20) -> EventLoopFuture<HTTP2Client> {
+        let handler: HTTP2ClientHandler
+        do { handler = try HTTP2ClientHandler(settings: settings, maxResponseBytes: maxResponseBytes) } catch {
+            return group.next().makeFailedFuture(error)
+        }
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+        let connected: EventLoopFuture<Channel>
+        switch address {
+        case .tcp(let host, let port): connected = bootstrap.connect(host: host, port: port)
+        case .unix(let path): connected = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        return connected.map { HTTP2Client(channel: $0, handler: handler, ownedGroup: nil) }
+    }
+
+    /// Closes the connection without waiting (safe on an event loop).
+    public func closeSoon() { channel.close(promise: nil) }
+
     /// Sends one request; the future fails if the stream is reset or the connection drops.
     public func send(_ request: HTTPRequest) -> EventLoopFuture<HTTPResponse> {
         let promise = channel.eventLoop.makePromise(of: HTTPResponse.self)
@@ -80,7 +104,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func start(_ request: HTTPRequest, promise: EventLoopPromise<HTTPResponse>) {
         guard let context, context.channel.isActive else {
-            promise.fail(HTTP2Error("connection closed"))
+            promise.fail(HTTP2Error("connection closed before the request was sent", retryable: true))
             return
         }
         session.request(request) { result in

@@ -89,3 +89,18 @@ public struct HTTPResponder: Sendable {
         }
     }
 }
+
+extension HTTPResponder {
+    /// A responder that rewrites the response before it is sent (a worker stamps the first
+    /// inference's time on its response; a gateway adds Server-Timing).
+    public func transformed(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPResponder {
+        HTTPResponder(eventLoop: eventLoop, sink: TransformingSink(inner: sink, transform: transform), stream: stream)
+    }
+}
+
+private final class TransformingSink: ResponseSink, @unchecked Sendable {
+    let inner: ResponseSink
+    let transform: @Sendable (HTTPResponse) -> HTTPResponse
+    init(inner: ResponseSink, transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) { self.inner = inner; self.transform = transform }
+    func complete(stream: Int32, response: HTTPResponse) { inner.complete(stream: stream, response: transform(response)) }
+}

@@ -23,12 +23,15 @@ public final class HTTPServer: @unchecked Sendable {
     private var connections: [ObjectIdentifier: Channel] = [:]
     private var closedAll: [EventLoopPromise<Void>] = []
 
-    public init(configuration: ServerConfiguration, service: HTTPService, events: ConnectionEvents? = nil) throws {
+    /// `group`: event loops to share with the caller (the gateway's pools and worker clients run
+    /// on the same loops as the connections, so forwarding needs no thread hop).
+    public init(configuration: ServerConfiguration, service: HTTPService, events: ConnectionEvents? = nil,
+                group: MultiThreadedEventLoopGroup? = nil) throws {
         self.configuration = configuration
         self.service = service
         self.events = events
         self.tls = try configuration.tls.map { try TLSContext(server: $0) }
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
     }
 
     /// Binds and starts accepting. Returns the bound address (port 0 picks a free port).

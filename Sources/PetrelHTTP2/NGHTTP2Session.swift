@@ -3,7 +3,10 @@ import CNGHTTP2
 /// An error that ends an HTTP/2 connection (or, on the client, one stream).
 public struct HTTP2Error: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The peer never processed the request (refused stream, or the connection was gone before
+    /// it was sent): sending it again elsewhere is safe.
+    public var retryable: Bool
+    public init(_ message: String, retryable: Bool = false) { self.message = message; self.retryable = retryable }
     public var description: String { message }
 
     static func nghttp2(_ call: String, _ code: Int) -> HTTP2Error {
@@ -318,7 +321,7 @@ final class H2Session {
         if let cb = s.onResponse {
             let reason = errorCode == 0 ? "stream closed before a response" :
                 "stream reset by peer: \(String(cString: nghttp2_http2_strerror(errorCode)))"
-            cb(.failure(HTTP2Error(reason)))
+            cb(.failure(HTTP2Error(reason, retryable: errorCode == NGHTTP2_REFUSED_STREAM.rawValue)))
         }
     }
 

@@ -28,9 +28,23 @@ public struct FunctionConfig: Equatable, Sendable {
     public var outputs: [DeclaredTensor]?
     /// The folder the file was read from.
     public var directory: String
+    /// `limits:` — per-worker concurrency, request timeout, worker memory.
+    public var limits = Limits()
+    /// `scaling:` — Knative KPA settings, validated by `ScalingConfig`.
+    public var scaling = ScalingConfig()
+
+    public struct Limits: Equatable, Sendable {
+        /// Requests one worker takes at once; 0 = unlimited (Knative's containerConcurrency).
+        public var containerConcurrency = 0
+        /// Seconds a request may take before it is answered 504 and its worker killed.
+        public var timeoutSeconds: Double = 300
+        /// RLIMIT_AS for each worker, bytes; nil = none.
+        public var memoryBytes: Int?
+        public init() {}
+    }
 
     public static let fileName = "function.yaml"
-    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs"]
+    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs", "limits", "scaling"]
 
     public static func load(directory: String) throws -> FunctionConfig {
         let path = (directory as NSString).appendingPathComponent(fileName)
@@ -63,9 +77,75 @@ public struct FunctionConfig: Equatable, Sendable {
         if modelPath.hasPrefix("/") || modelPath.split(separator: "/").contains("..") {
             throw fail("model", "= \"\(modelPath)\": must stay inside the function's folder")
         }
-        return FunctionConfig(name: nameString, description: description, model: modelPath,
-                              inputs: try tensors(map["inputs"], "inputs", fail),
-                              outputs: try tensors(map["outputs"], "outputs", fail), directory: directory)
+        var config = FunctionConfig(name: nameString, description: description, model: modelPath,
+                                    inputs: try tensors(map["inputs"], "inputs", fail),
+                                    outputs: try tensors(map["outputs"], "outputs", fail), directory: directory)
+        config.limits = try limits(map["limits"], fail)
+        let scaling: [String: Any]
+        switch map["scaling"] {
+        case nil: scaling = [:]
+        case let m as [String: Any]: scaling = m
+        case let other?: throw fail("scaling", "= \(other): must be a mapping of KPA settings")
+        }
+        do {
+            config.scaling = try ScalingConfig(containerConcurrency: config.limits.containerConcurrency, scaling: scaling)
+        } catch let e as ScalingConfigError {
+            throw ConfigError(file: file, key: e.key.hasPrefix("scaling") ? e.key : "scaling.\(e.key)",
+                              message: e.value.map { "= \($0): \(e.message)" } ?? e.message)
+        }
+        return config
+    }
+
+    init(name: String, description: String?, model: String, inputs: [DeclaredTensor]?, outputs: [DeclaredTensor]?, directory: String) {
+        self.name = name; self.description = description; self.model = model
+        self.inputs = inputs; self.outputs = outputs; self.directory = directory
+    }
+
+    private static func limits(_ value: Any?, _ fail: (String, String) -> ConfigError) throws -> Limits {
+        var l = Limits()
+        guard let value else { return l }
+        guard let m = value as? [String: Any] else { throw fail("limits", "must be a mapping with containerConcurrency, timeout, memory") }
+        for key in m.keys.sorted() where !["containerConcurrency", "timeout", "memory"].contains(key) {
+            throw fail("limits.\(key)", "unknown key (known keys: containerConcurrency, memory, timeout)")
+        }
+        if let v = m["containerConcurrency"] {
+            guard let n = v as? Int, n >= 0, n <= 1000 else { throw fail("limits.containerConcurrency", "= \(v): must be an integer in 0...1000 (0 = unlimited)") }
+            l.containerConcurrency = n
+        }
+        if let v = m["timeout"] {
+            guard let secs = durationSeconds(v), secs > 0, secs <= 3600 else {
+                throw fail("limits.timeout", "= \(v): must be a duration between 1ms and 1h, like 30s or 500ms")
+            }
+            l.timeoutSeconds = secs
+        }
+        if let v = m["memory"] {
+            guard let bytes = memoryBytes(v), bytes >= 64 << 20 else {
+                throw fail("limits.memory", "= \(v): must be a size of at least 64Mi, like 512Mi or 2Gi")
+            }
+            l.memoryBytes = bytes
+        }
+        return l
+    }
+
+    /// "30s", "500ms", "2m", "1h", or a number of seconds.
+    static func durationSeconds(_ v: Any) -> Double? {
+        if let n = v as? Int { return Double(n) }
+        if let d = v as? Double { return d }
+        guard let s = v as? String else { return nil }
+        for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where s.hasSuffix(suffix) {
+            if let n = Double(s.dropLast(suffix.count)) { return n * scale }
+        }
+        return nil
+    }
+
+    /// Kubernetes quantities: "512Mi", "2Gi", "1G", "1000000" (bytes).
+    static func memoryBytes(_ v: Any) -> Int? {
+        if let n = v as? Int { return n }
+        guard let s = v as? String else { return nil }
+        for (suffix, scale) in [("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000)] where s.hasSuffix(suffix) {
+            if let n = Double(s.dropLast(suffix.count)) { return Int(n * Double(scale)) }
+        }
+        return Int(s)
     }
 
     public var modelPath: String { (directory as NSString).appendingPathComponent(model) }

@@ -19,22 +19,46 @@ public final class LoadedFunction: @unchecked Sendable {
     /// One batch-1 inference measured at load: requests whose estimated cost is below
     /// `inlineBudgetNanos` run on the event loop (a hop costs more than they do), the rest on
     /// the inference queue so an event loop is never stalled by a slow model.
-    public let warmNanos: UInt64
+    public var warmNanos: UInt64 { lock.withLock { measured } }
     public static let inlineBudgetNanos: UInt64 = 50_000
+    private var measured: UInt64 = 0
+    private let lock = NSLock()
 
     public var name: String { config.name }
 
-    public init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
-        self.config = config
+    public convenience init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
         let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, progress: progress)
-        digest = report.digest
+        try self.init(config: config, model: model, digest: report.digest, threads: threads)
+        try Self.check(config, against: signature)
+    }
+
+    /// From an artifact already compiled (a worker maps it; ONNX is never read again).
+    /// `warm: false` (workers) skips the warm-up runs, which would lengthen a cold start; the first
+    /// request then runs off the event loop and its time decides where later ones run.
+    public convenience init(name: String, artifactPath: String, threads: Int, warm: Bool) throws {
+        let model = try CompiledModel.load(path: artifactPath)
+        let digest = ((artifactPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let config = FunctionConfig(name: name, description: nil, model: artifactPath, inputs: nil, outputs: nil,
+                                    directory: (artifactPath as NSString).deletingLastPathComponent)
+        try self.init(config: config, model: model, digest: digest, threads: threads, warm: warm)
+    }
+
+    init(config: FunctionConfig, model: CompiledModel, digest: String, threads: Int, warm: Bool = true) throws {
+        self.config = config
+        self.digest = digest
         executor = try Executor(graph: model.graph, threads: threads)
         inlineExecutor = try Executor(graph: model.graph, threads: 1)
         signature = ModelSignature(name: config.name, versions: [version], platform: "petrel_onnx",
                                    inputs: executor.inputs.map(TensorBridge.spec), outputs: executor.outputs.map(TensorBridge.spec))
-        try Self.check(config, against: signature)
-        warmNanos = Self.warmUp(inlineExecutor)
-        _ = Self.warmUp(executor)
+        if warm {
+            measured = Self.warmUp(inlineExecutor)
+            _ = Self.warmUp(executor)
+        }
+    }
+
+    /// Records an offloaded run's time, per batch row, when nothing has been measured yet.
+    func noteRun(nanos: UInt64, batch: Int) {
+        lock.withLock { if measured == 0 { measured = max(1, nanos / UInt64(max(batch, 1))) } }
     }
 
     /// Whether a request with this batch size should run on the event loop.

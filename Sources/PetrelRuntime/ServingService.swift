@@ -127,7 +127,12 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         if f.runsInline(batch: batch) {
             completion(Self.run(f, f.inlineExecutor, req).map { (req, $0) })
         } else {
-            inferenceQueue.async { completion(Self.run(f, f.executor, req).map { (req, $0) }) }
+            inferenceQueue.async {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let result = Self.run(f, f.executor, req)
+                f.noteRun(nanos: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)
+                completion(result.map { (req, $0) })
+            }
         }
     }
 

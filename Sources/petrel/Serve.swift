@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
+import NIOPosix
 import Prometheus
 import PetrelHTTP2
 import PetrelModel
@@ -11,7 +12,9 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve every function under a folder over HTTP/2 and HTTP/1.1 (Open Inference Protocol REST and gRPC, TF Serving REST).")
 
-    @Flag(help: "Run models inside the server process (the monolith / edge mode).") var inProcess = false
+    @Flag(help: "Run models inside the server process (the monolith / edge mode) instead of in worker processes.") var inProcess = false
+    @Option(help: "Generic workers kept started and waiting for a function's cold start (worker mode).") var prewarm = 1
+    @Option(help: "Intra-op threads per worker process (default: all cores).") var workerThreads: Int?
     @Option(help: "Folder with one sub-folder per function (each with function.yaml).") var functions = "functions"
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "TCP port (0 picks a free one).") var port = 8080
@@ -39,10 +42,6 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        guard inProcess else {
-            stderrLine("error: worker-process mode is not built yet; run `petrel serve --in-process`")
-            throw ExitCode(2)
-        }
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -53,6 +52,7 @@ struct Serve: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "petrel")
 
+        if !inProcess { return try runGateway(logger: logger, registry: registry) }
         let catalog: FunctionCatalog
         do {
             catalog = try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger)
@@ -65,17 +65,7 @@ struct Serve: ParsableCommand {
         }
         if catalog.functions.isEmpty { logger.warning("no functions under \(functions) (folders with function.yaml)") }
 
-        var config = ServerConfiguration()
-        config.address = unixSocket.map { .unix(path: $0) } ?? .tcp(host: host, port: port)
-        config.maxRequestBodyBytes = maxBodyBytes
-        config.maxGRPCMessageBytes = maxGrpcMessageBytes
-        config.settings.maxConcurrentStreams = maxConcurrentStreams
-        config.settings.initialWindowSize = initialWindowSize
-        config.settings.maxFrameSize = maxFrameSize
-        config.settings.maxHeaderListSize = maxHeaderListSize
-        if let n = eventLoops { config.eventLoopThreads = n }
-        if let c = tlsCert, let k = tlsKey { config.tls = TLSConfiguration(certificatePath: c, privateKeyPath: k) }
-
+        let config = serverConfiguration()
         let serving = ServingService(catalog: catalog, metrics: ServingMetrics(), prometheus: registry,
                                      logger: logger, accessLog: !noAccessLog)
         let router = GRPCRouter(maxMessageBytes: maxGrpcMessageBytes, fallback: serving)
@@ -92,6 +82,82 @@ struct Serve: ParsableCommand {
         }
         logger.notice("serving \(catalog.functions.count) function(s) on \(bound): \(catalog.functions.map(\.name).joined(separator: ", "))")
 
+        waitForSignal()
+        logger.notice("shutting down: GOAWAY sent, finishing in-flight requests")
+        server.shutdownGracefully()
+        logger.notice("stopped")
+    }
+
+    func serverConfiguration() -> ServerConfiguration {
+        var config = ServerConfiguration()
+        config.address = unixSocket.map { .unix(path: $0) } ?? .tcp(host: host, port: port)
+        config.maxRequestBodyBytes = maxBodyBytes
+        config.maxGRPCMessageBytes = maxGrpcMessageBytes
+        config.settings.maxConcurrentStreams = maxConcurrentStreams
+        config.settings.initialWindowSize = initialWindowSize
+        config.settings.maxFrameSize = maxFrameSize
+        config.settings.maxHeaderListSize = maxHeaderListSize
+        if let n = eventLoops { config.eventLoopThreads = n }
+        if let c = tlsCert, let k = tlsKey { config.tls = TLSConfiguration(certificatePath: c, privateKeyPath: k) }
+
+        return config
+    }
+
+    /// Worker mode: the gateway compiles every function, then serves them through worker
+    /// processes started on demand and stopped when idle.
+    func runGateway(logger: Logger, registry: PrometheusCollectorRegistry) throws {
+        var functions: [GatewayFunction] = []
+        do {
+            let fm = FileManager.default
+            guard let entries = try? fm.contentsOfDirectory(atPath: self.functions) else {
+                throw ConfigError(file: self.functions, key: "", message: "cannot read the functions folder")
+            }
+            for entry in entries.sorted() {
+                let dir = (self.functions as NSString).appendingPathComponent(entry)
+                guard fm.fileExists(atPath: dir + "/" + FunctionConfig.fileName) else { continue }
+                let config = try FunctionConfig.load(directory: dir)
+                if functions.contains(where: { $0.name == config.name }) {
+                    throw ConfigError(file: dir + "/" + FunctionConfig.fileName, key: "name", message: "= \"\(config.name)\": used twice")
+                }
+                let f = try GatewayFunction.load(config, workerThreads: workerThreads ?? threads.count) { logger.info("\(config.name): \($0)") }
+                logger.info("compiled function", metadata: ["function": "\(f.name)", "artifact": "\(f.artifactPath)"])
+                functions.append(f)
+            }
+        } catch let e as ModelError {
+            stderrLine("error: \(e.message)")
+            throw ExitCode(e.code == .io ? 3 : 2)
+        } catch {
+            stderrLine("error: \(error)")
+            throw ExitCode(2)
+        }
+        let config = serverConfiguration()
+        let socketDir = Compiler.home + "/run/\(getpid())"
+        try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: socketDir) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
+        let gateway = Gateway(functions: functions, group: group, executable: SpawnedWorker.currentExecutable,
+                              socketDirectory: socketDir, prewarmSize: max(0, prewarm), prewarmThreads: workerThreads ?? threads.count,
+                              prometheus: registry, logger: logger, accessLog: !noAccessLog)
+        let server: HTTPServer
+        let bound: String
+        do {
+            server = try HTTPServer(configuration: config, service: gateway, events: gateway, group: group)
+            let addr = try server.start()
+            bound = unixSocket.map { "unix:\($0)" } ?? "\(config.tls == nil ? "http" : "https")://\(host):\(addr.port ?? port)"
+        } catch {
+            stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
+            throw ExitCode(3)
+        }
+        gateway.start()
+        logger.notice("serving \(functions.count) function(s) on \(bound) with worker processes (prewarm \(prewarm)): \(functions.map(\.name).joined(separator: ", "))")
+        waitForSignal()
+        logger.notice("shutting down: GOAWAY sent, finishing in-flight requests, draining workers")
+        server.shutdownGracefully()
+        gateway.stop()
+        logger.notice("stopped")
+    }
+
+    private func waitForSignal() {
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -102,9 +168,6 @@ struct Serve: ParsableCommand {
             sources.append(s)
         }
         stop.wait()
-        logger.notice("shutting down: GOAWAY sent, finishing in-flight requests")
-        server.shutdownGracefully()
-        logger.notice("stopped")
         _ = sources
     }
 }

@@ -36,12 +36,17 @@ import Testing
         ("name: x", "f/function.yaml: model: is required (the ONNX file, relative to the folder)"),
         ("name: x\nmodel: ../../etc/passwd", #"f/function.yaml: model: = "../../etc/passwd": must stay inside the function's folder"#),
         ("name: x\nmodel: /abs.onnx", "must stay inside the function's folder"),
-        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: description, inputs, model, name, outputs)"),
+        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: description, inputs, limits, model, name, outputs, scaling)"),
         ("name: x\nmodel: m.onnx\ninputs: 3", "f/function.yaml: inputs: must be a list of {name, datatype, shape}"),
         ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: FP32\n    shape: [1, x]", "f/function.yaml: inputs[0].shape: must be a list of integers, -1 for any size"),
         ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    shape: [1]", "f/function.yaml: inputs[0].datatype: is required and must be a string such as FP32"),
         ("name: x\nmodel: m.onnx\noutputs:\n  - name: a\n    datatype: FP32\n    shape: [1]\n    dims: 2", "f/function.yaml: outputs[0].dims: unknown key"),
         ("- just\n- a list", "f/function.yaml: must be a mapping of keys to values"),
+        ("name: x\nmodel: m.onnx\nlimits:\n  containerConcurrency: -1", "f/function.yaml: limits.containerConcurrency: = -1: must be an integer in 0...1000 (0 = unlimited)"),
+        ("name: x\nmodel: m.onnx\nlimits:\n  timeout: forever", "f/function.yaml: limits.timeout: = forever: must be a duration between 1ms and 1h, like 30s or 500ms"),
+        ("name: x\nmodel: m.onnx\nlimits:\n  memory: 1Mi", "f/function.yaml: limits.memory: = 1Mi: must be a size of at least 64Mi, like 512Mi or 2Gi"),
+        ("name: x\nmodel: m.onnx\nlimits:\n  cpu: 2", "f/function.yaml: limits.cpu: unknown key (known keys: containerConcurrency, memory, timeout)"),
+        ("name: x\nmodel: m.onnx\nscaling: 3", "f/function.yaml: scaling: = 3: must be a mapping of KPA settings"),
         ("name: [unclosed", "f/function.yaml: not valid YAML"),
     ])
     func malformedFilesAreRefusedPrecisely(yaml: String, expected: String) {

@@ -1,0 +1,373 @@
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import PetrelHTTP2
+import PetrelProtocol
+
+/// Settings of one function's pool (from function.yaml's `limits` and `scaling`).
+public struct PoolSettings: Sendable {
+    public var scaling = ScalingConfig()
+    /// Requests a worker takes at once; 0 = unlimited. A hard limit: more wait in the queue.
+    public var containerConcurrency = 0
+    /// Requests waiting for a worker (activator queue); more get 503 / UNAVAILABLE.
+    public var queueLimit = 1000
+    /// A request not answered within this is answered 504 and its worker killed.
+    public var timeout: TimeAmount = .seconds(300)
+    public var memoryLimitBytes: Int?
+    public var threads = 1
+    public init() {}
+}
+
+/// One function's workers and its activator queue, confined to one event loop (no locks): requests
+/// wait here while a worker starts, are forwarded as they came (bodies never decoded), and the
+/// autoscaler's decisions start and drain workers.
+final class FunctionPool: @unchecked Sendable {
+    struct Pending {
+        var request: HTTPRequest
+        var responder: HTTPResponder
+        var arrived: UInt64
+        var isGRPC: Bool
+        var retried = false
+        var deadline: Scheduled<Void>?
+        var id: Int
+    }
+
+    final class WorkerSlot {
+        let id: Int
+        let socketPath: String
+        var process: SpawnedWorker?
+        var client: HTTP2Client?
+        var state: State = .starting
+        var inFlight = 0
+        var cold: ColdStart
+        /// Requests that waited for this worker's start: the first answered is its cold start.
+        var coldPending = true
+        enum State: String { case starting, ready, draining, exited }
+        init(id: Int, socketPath: String, cold: ColdStart) { self.id = id; self.socketPath = socketPath; self.cold = cold }
+    }
+
+    let name: String
+    let artifactPath: String
+    let settings: PoolSettings
+    let eventLoop: EventLoop
+    let group: EventLoopGroup
+    let executable: String
+    let socketDirectory: String
+    let logger: Logger
+    let coldMetrics: ColdStartMetrics
+    let prewarm: PrewarmPool?
+
+    private(set) var workers: [WorkerSlot] = []
+    private var queue: [Pending] = []
+    private var autoscaler: Autoscaler
+    private var nextWorker = 0, nextRequest = 0
+    private var lastDecision: ScaleDecision?
+    // Time-weighted concurrency over the current second, for the autoscaler.
+    private var concurrencyIntegral: Double = 0, lastChange: UInt64, sampleStart: UInt64
+
+    init(name: String, artifactPath: String, settings: PoolSettings, eventLoop: EventLoop, group: EventLoopGroup,
+         executable: String, socketDirectory: String, logger: Logger, prewarm: PrewarmPool?) {
+        self.name = name
+        self.artifactPath = artifactPath
+        self.settings = settings
+        self.eventLoop = eventLoop
+        self.group = group
+        self.executable = executable
+        self.socketDirectory = socketDirectory
+        self.logger = logger
+        self.prewarm = prewarm
+        coldMetrics = ColdStartMetrics(function: name)
+        let now = MonotonicClock.now()
+        autoscaler = Autoscaler(config: settings.scaling, now: MonotonicTime(nanoseconds: Int64(now)))
+        lastChange = now
+        sampleStart = now
+    }
+
+    // MARK: requests
+
+    func submit(_ request: HTTPRequest, _ responder: HTTPResponder, isGRPC: Bool, deadline: NIODeadline?) {
+        let arrived = MonotonicClock.now()
+        eventLoop.execute { [self] in
+            nextRequest += 1
+            var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC, id: nextRequest)
+            if queue.count >= settings.queueLimit, readyWorkerWithCapacity() == nil {
+                return reject(p, status: 503, grpc: .unavailable,
+                              "function '\(name)' has \(queue.count) requests waiting (queue limit \(settings.queueLimit)); retry later",
+                              retryAfter: true)
+            }
+            let limit = deadline ?? .now() + settings.timeout
+            let id = p.id
+            p.deadline = eventLoop.scheduleTask(deadline: limit) { [self] in expire(id) }
+            concurrencyChanged()
+            queue.append(p)
+            pump()
+        }
+    }
+
+    /// Sends queued requests to ready workers with room, and starts workers when none has room.
+    private func pump() {
+        while !queue.isEmpty, let w = readyWorkerWithCapacity() {
+            forward(queue.removeFirst(), to: w)
+        }
+        if !queue.isEmpty { scaleForQueue() }
+    }
+
+    private func readyWorkerWithCapacity() -> WorkerSlot? {
+        let ready = workers.filter { $0.state == .ready && (settings.containerConcurrency == 0 || $0.inFlight < settings.containerConcurrency) }
+        return ready.min { $0.inFlight < $1.inFlight }
+    }
+
+    /// Requests wait and no worker has room: at zero the activator decides at once (it does not
+    /// wait for the next tick); otherwise one more worker, up to maxScale.
+    private func scaleForQueue() {
+        let starting = workers.filter { $0.state == .starting }.count
+        let ready = workers.filter { $0.state == .ready }.count
+        var want: Int
+        if ready == 0 {
+            want = autoscaler.onRequestAtZero(now: now())
+        } else {
+            let perWorker = settings.containerConcurrency == 0 ? Int.max : settings.containerConcurrency
+            let needed = perWorker == Int.max ? 0 : (queue.count + perWorker - 1) / perWorker
+            want = ready + needed
+        }
+        if settings.scaling.maxScale > 0 { want = min(want, settings.scaling.maxScale) }
+        for _ in 0..<max(0, want - ready - starting) { startWorker() }
+    }
+
+    private func forward(_ p: Pending, to w: WorkerSlot) {
+        w.inFlight += 1
+        let isCold = w.coldPending && p.arrived <= (w.cold.ready ?? .max)
+        if isCold { w.coldPending = false }
+        var request = p.request
+        request.headers.fields.removeAll { ["content-length", "connection", "te", "host"].contains($0.name) }
+        if p.isGRPC { request.headers.add("te", "trailers") }
+        let timer = eventLoop.scheduleTask(in: settings.timeout) { [self] in
+            logger.warning("worker \(w.id) of \(name) did not answer within \(settings.timeout.nanoseconds / 1_000_000_000) s: killed")
+            w.process?.forceKill()
+        }
+        w.client!.send(request).hop(to: eventLoop).whenComplete { [self] result in
+            timer.cancel()
+            w.inFlight -= 1
+            p.deadline?.cancel()
+            switch result {
+            case .success(var response):
+                response.headers.fields.removeAll { $0.name == "content-length" }
+                var cold = w.cold
+                if let i = response.headers.fields.firstIndex(where: { $0.name == "petrel-first-inference-ns" }) {
+                    cold.firstInference = UInt64(response.headers.fields[i].value)
+                    response.headers.fields.remove(at: i)
+                }
+                if isCold {
+                    cold.arrived = min(cold.arrived, p.arrived)
+                    cold.responseSent = MonotonicClock.now()
+                    if p.isGRPC {
+                        if response.trailers == nil { response.headers.add("petrel-cold-start", cold.serverTiming) }
+                        else { response.trailers!.add("petrel-cold-start", cold.serverTiming) }
+                    } else {
+                        response.headers.add("server-timing", cold.serverTiming)
+                    }
+                    coldMetrics.record(cold)
+                    logger.info("cold start", metadata: ["function": "\(name)", "worker": "\(w.id)",
+                        "phases": "\(cold.phases.map { "\($0.name)=\(String(format: "%.2f", Double($0.nanos) / 1e6))ms" }.joined(separator: " "))"])
+                }
+                p.responder.respond(response)
+            case .failure(let error):
+                let retryable = (error as? HTTP2Error)?.retryable ?? false
+                if retryable && !p.retried {
+                    var again = p
+                    again.retried = true
+                    queue.insert(again, at: 0)
+                } else {
+                    reject(p, status: 502, grpc: .unavailable,
+                           "worker for '\(name)' failed while handling the request (\(error)); it is being replaced")
+                }
+            }
+            concurrencyChanged()
+            if w.state == .draining && w.inFlight == 0 { w.process?.terminate() }
+            pump()
+        }
+    }
+
+    private func expire(_ id: Int) {
+        guard let i = queue.firstIndex(where: { $0.id == id }) else { return }
+        let p = queue.remove(at: i)
+        concurrencyChanged()
+        reject(p, status: 504, grpc: .deadlineExceeded, "function '\(name)' had no worker free before the request's deadline")
+    }
+
+    private func reject(_ p: Pending, status: Int, grpc: GRPCStatus, _ message: String, retryAfter: Bool = false) {
+        p.deadline?.cancel()
+        if p.isGRPC {
+            p.responder.respond(GRPCWire.response(.failure(grpc, message)))
+        } else {
+            var r = HTTPResponse(status: status, contentType: "application/json", body: OIPRest.encodeError(message: message))
+            if retryAfter { r.headers.add("retry-after", "1") }
+            p.responder.respond(r)
+        }
+    }
+
+    // MARK: workers
+
+    private func startWorker() {
+        nextWorker += 1
+        let id = nextWorker
+        let t = MonotonicClock.now()
+        let oldest = queue.first?.arrived ?? t
+        if let prewarm, let claimed = prewarm.claim() {
+            let w = WorkerSlot(id: id, socketPath: claimed.socketPath, cold: ColdStart(arrived: oldest, spawnRequested: t, prewarmed: true))
+            w.cold.enteredMain = claimed.enteredMain
+            w.process = claimed.process
+            workers.append(w)
+            claimed.rebind { [self] line in eventLoop.execute { report(w, line) } } onExit: { [self] status in
+                eventLoop.execute { exited(w, status) }
+            }
+            specialise(w, client: claimed.client)
+            return
+        }
+        let w = WorkerSlot(id: id, socketPath: "\(socketDirectory)/\(name)-\(id).sock", cold: ColdStart(arrived: oldest, spawnRequested: t))
+        workers.append(w)
+        var args = ["worker", "--socket", w.socketPath, "--artifact", artifactPath, "--name", name,
+                    "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(settings.threads)]
+        if let m = settings.memoryLimitBytes { args += ["--memory-limit", String(m)] }
+        do {
+            w.process = try SpawnedWorker.spawn(executable: executable, arguments: args,
+                onReport: { [self] line in eventLoop.execute { report(w, line) } },
+                onExit: { [self] status in eventLoop.execute { exited(w, status) } })
+            logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
+        } catch {
+            logger.error("cannot start a worker for \(name): \(error)")
+            w.state = .exited
+            workers.removeAll { $0 === w }
+            for p in queue { reject(p, status: 503, grpc: .unavailable, "cannot start a worker for '\(name)': \(error)") }
+            queue.removeAll()
+        }
+    }
+
+    /// A prewarmed worker already listens; tell it which artifact to map, then it is ours.
+    private func specialise(_ w: WorkerSlot, client: HTTP2Client) {
+        w.client = client
+        let body = try! JSONSerialization.data(withJSONObject: ["name": name, "artifact": artifactPath])
+        client.send(HTTPRequest(method: "POST", path: "/petrel/specialise", headers: ["content-type": "application/json"],
+                                body: Array(body))).hop(to: eventLoop).whenComplete { [self] result in
+            guard case .success(let r) = result, r.status == 202 else {
+                logger.error("prewarmed worker refused to specialise: \(result)")
+                w.process?.forceKill()
+                return
+            }
+            w.cold.ready = MonotonicClock.now()
+            w.state = .ready
+            pump()
+        }
+    }
+
+    private func report(_ w: WorkerSlot, _ line: String) {
+        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        switch parts[0] {
+        case "main": w.cold.enteredMain = UInt64(parts[1])
+        case "mapped": w.cold.mapped = UInt64(parts[1])
+        case "error": logger.error("worker \(w.id) of \(name): \(parts[1])")
+        case "ready":
+            guard w.state == .starting else { return }
+            w.cold.ready = UInt64(parts[1])
+            HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
+                switch result {
+                case .success(let client):
+                    w.client = client
+                    if w.state == .starting { w.state = .ready }
+                    pump()
+                case .failure(let error):
+                    logger.error("cannot reach worker \(w.id) of \(name): \(error)")
+                    w.process?.forceKill()
+                }
+            }
+        default: break
+        }
+    }
+
+    private func exited(_ w: WorkerSlot, _ status: Int32) {
+        let expected = w.state == .draining
+        w.state = .exited
+        w.client?.closeSoon()
+        workers.removeAll { $0 === w }
+        try? FileManager.default.removeItem(atPath: w.socketPath)
+        if !expected { logger.warning("worker \(w.id) of \(name) exited unexpectedly (wait status \(status))") }
+        pump()
+    }
+
+    // MARK: autoscaling
+
+    private func now() -> MonotonicTime { MonotonicTime(nanoseconds: Int64(MonotonicClock.now())) }
+
+    /// Called whenever in-flight or queued counts change: integrates concurrency over time.
+    private func concurrencyChanged() {
+        let t = MonotonicClock.now()
+        concurrencyIntegral += Double(currentConcurrency) * Double(t - lastChange)
+        lastChange = t
+    }
+
+    private var currentConcurrency: Int { workers.reduce(0) { $0 + $1.inFlight } + queue.count }
+
+    /// Once a second: the average concurrency of the past second goes to the autoscaler.
+    func sample() {
+        concurrencyChanged()
+        let t = MonotonicClock.now()
+        let span = Double(max(1, t - sampleStart))
+        autoscaler.record(concurrency: concurrencyIntegral / span, at: MonotonicTime(nanoseconds: Int64(t)))
+        concurrencyIntegral = 0
+        sampleStart = t
+        publish()
+    }
+
+    /// Every tick: act on the autoscaler's decision.
+    func tick() {
+        let ready = workers.filter { $0.state == .ready }
+        let starting = workers.filter { $0.state == .starting }.count
+        let d = autoscaler.decide(now: now(), readyWorkers: ready.count)
+        lastDecision = d
+        guard d.valid else { return }
+        if d.desired > ready.count + starting {
+            for _ in 0..<(d.desired - ready.count - starting) { startWorker() }
+        } else if d.desired < ready.count, queue.isEmpty {
+            // Drain the least busy first; a draining worker takes no new request and exits when
+            // its in-flight requests are done.
+            for w in ready.sorted(by: { $0.inFlight < $1.inFlight }).prefix(ready.count - d.desired) {
+                w.state = .draining
+                if w.inFlight == 0 { w.process?.terminate() }
+            }
+        }
+    }
+
+    /// Drains every worker (server shutdown or scale to zero by an admin call).
+    func drainAll() {
+        for w in workers where w.state != .exited {
+            w.state = .draining
+            if w.inFlight == 0 { w.process?.terminate() }
+        }
+    }
+
+    struct Snapshot: Sendable {
+        var states: [String: Int]
+        var queued: Int
+        var desired: Int?
+        var panicking: Bool
+    }
+
+    private let publishedLock = NSLock()
+    private var published = Snapshot(states: [:], queued: 0, desired: nil, panicking: false)
+
+    /// The last published snapshot (refreshed every second), readable from any thread.
+    var latestSnapshot: Snapshot { publishedLock.withLock { published } }
+
+    private func publish() {
+        let s = snapshot
+        publishedLock.withLock { published = s }
+    }
+
+    var snapshot: Snapshot {
+        var states: [String: Int] = ["starting": 0, "ready": 0, "draining": 0]
+        for w in workers { states[w.state.rawValue, default: 0] += 1 }
+        return Snapshot(states: states, queued: queue.count, desired: lastDecision?.desired, panicking: lastDecision?.panicking ?? false)
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import PetrelHTTP2
+import PetrelModel
+import PetrelProtocol
+import Prometheus
+
+/// One deployable function as the gateway knows it: its compiled artifact and signature (the
+/// gateway maps the artifact to read the signature, never to run it) and its pool settings.
+public struct GatewayFunction: Sendable {
+    public var name: String
+    public var artifactPath: String
+    public var signature: ModelSignature
+    public var settings: PoolSettings
+    public init(name: String, artifactPath: String, signature: ModelSignature, settings: PoolSettings) {
+        self.name = name; self.artifactPath = artifactPath; self.signature = signature; self.settings = settings
+    }
+}
+
+/// The serverless front: a protocol-aware proxy. It reads only routing fields (the REST path, the
+/// `model_name` field of a gRPC ModelInferRequest), answers health and metadata itself, and
+/// forwards inference bodies untouched to the function's workers through its pool.
+public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
+    let functions: [String: GatewayFunction]
+    let pools: [String: FunctionPool]
+    let prewarm: PrewarmPool?
+    let prometheus: PrometheusCollectorRegistry?
+    let logger: Logger
+    let accessLog: Bool
+    let metrics: ServingMetrics
+    private var timers: [RepeatedTask] = []
+
+    public init(functions: [GatewayFunction], group: EventLoopGroup, executable: String, socketDirectory: String,
+                prewarmSize: Int, prewarmThreads: Int, prometheus: PrometheusCollectorRegistry?, logger: Logger, accessLog: Bool) {
+        self.functions = Dictionary(functions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.prometheus = prometheus
+        self.logger = logger
+        self.accessLog = accessLog
+        metrics = ServingMetrics()
+        prewarm = prewarmSize > 0 ? PrewarmPool(size: prewarmSize, eventLoop: group.next(), executable: executable,
+                                                socketDirectory: socketDirectory, threads: prewarmThreads, logger: logger) : nil
+        var pools: [String: FunctionPool] = [:]
+        for f in functions {
+            pools[f.name] = FunctionPool(name: f.name, artifactPath: f.artifactPath, settings: f.settings, eventLoop: group.next(),
+                                         group: group, executable: executable, socketDirectory: socketDirectory,
+                                         logger: logger, prewarm: prewarm)
+        }
+        self.pools = pools
+    }
+
+    /// Starts the per-pool sampling (1 s) and autoscaler ticks, and fills the prewarm pool.
+    public func start() {
+        prewarm?.refill()
+        for pool in pools.values {
+            timers.append(pool.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in pool.sample() })
+            let tick = TimeAmount.nanoseconds(Int64(pool.settings.scaling.tickInterval.components.seconds) * 1_000_000_000
+                                              + pool.settings.scaling.tickInterval.components.attoseconds / 1_000_000_000)
+            timers.append(pool.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in pool.tick() })
+        }
+    }
+
+    /// Stops scaling and drains every worker (called on shutdown, after the server stopped taking requests).
+    public func stop() {
+        timers.forEach { $0.cancel() }
+        prewarm?.stop()
+        for pool in pools.values { try? pool.eventLoop.submit { pool.drainAll() }.wait() }
+    }
+
+    public func refused(status: Int) {
+        metrics.finished(function: ServingMetrics.unknownFunction, proto: .http, status: String(status), nanos: 0, wasInFlight: false)
+    }
+
+    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        if let ct = request.contentType, ct.hasPrefix("application/grpc") {
+            return handleGRPC(request, responder)
+        }
+        if request.path == "/metrics" || request.path.hasPrefix("/metrics?") {
+            return responder.respond(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText()))
+        }
+        switch OIPRest.route(method: request.method, path: request.path) {
+        case .modelInfer(let name, let version), .tfsPredict(let name, let version, _):
+            guard let pool = find(name, version, responder, grpc: false) else { return }
+            forward(pool, request, responder, grpc: false, deadline: nil)
+        case .serverLive: json(responder, 200, OIPRest.encodeLive(true))
+        case .serverReady: json(responder, 200, OIPRest.encodeReady(true))
+        case .serverMetadata: json(responder, 200, OIPRest.encodeServerMetadata(version: petrelCompilerVersion))
+        case .modelMetadata(let name, let version):
+            guard find(name, version, responder, grpc: false) != nil else { return }
+            json(responder, 200, OIPRest.encodeModelMetadata(functions[name]!.signature))
+        case .modelReady(let name, let version):
+            // At zero a function is still ready: the first request starts a worker.
+            guard find(name, version, responder, grpc: false) != nil else { return }
+            json(responder, 200, OIPRest.encodeReady(true))
+        case .tfsModelStatus(let name, let version, _):
+            guard find(name, version, responder, grpc: false) != nil else { return }
+            json(responder, 200, TFServingRest.encodeModelStatus(versions: ["1"]))
+        case .tfsMetadata(let name, let version, _):
+            guard find(name, version, responder, grpc: false) != nil else { return }
+            json(responder, 200, TFServingRest.encodeMetadata(functions[name]!.signature, version: "1"))
+        case .methodNotAllowed(let allow):
+            var r = HTTPResponse(status: 405, contentType: "application/json",
+                                 body: OIPRest.encodeError(message: "method \(request.method) not allowed; allowed: \(allow)"))
+            r.headers.add("allow", allow)
+            responder.respond(r)
+        case .notFound:
+            json(responder, 404, OIPRest.encodeError(message: "no route for \(request.method) \(request.path)"))
+        }
+    }
+
+    private func handleGRPC(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let svc = "/" + ServingService.grpcService + "/"
+        guard request.path.hasPrefix(svc) else {
+            let service = request.path.split(separator: "/").first.map(String.init) ?? request.path
+            return responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown service \(service)")))
+        }
+        let method = String(request.path.dropFirst(svc.count))
+        let message: [UInt8]
+        switch GRPCWire.unaryMessage(request.body, maxBytes: .max) {
+        case .success(let m): message = m
+        case .failure(let e): return responder.respond(GRPCWire.response(.failure(e.status, e.message)))
+        }
+        let reply = { (r: Result<[UInt8], ProtocolError>) in
+            switch r {
+            case .success(let bytes): responder.respond(GRPCWire.response(.ok(bytes)))
+            case .failure(let e): responder.respond(GRPCWire.response(.failure(GRPCStatus(rawValue: e.grpcStatus) ?? .unknown, e.message)))
+            }
+        }
+        switch method {
+        case "ModelInfer":
+            guard let (name, version) = OIPGrpc.peekModelName(message) else {
+                return reply(.failure(.invalidArgument("ModelInferRequest has no model_name")))
+            }
+            guard let pool = find(name, version, responder, grpc: true) else { return }
+            var deadline: NIODeadline?
+            if let t = request.headers["grpc-timeout"], let amount = GRPCWire.timeout(t) { deadline = .now() + amount }
+            forward(pool, request, responder, grpc: true, deadline: deadline)
+        case "ServerLive": reply(.success(OIPGrpc.encodeServerLiveResponse(live: true)))
+        case "ServerReady": reply(.success(OIPGrpc.encodeServerReadyResponse(ready: true)))
+        case "ServerMetadata": reply(.success(OIPGrpc.encodeServerMetadataResponse(version: petrelCompilerVersion)))
+        case "ModelReady", "ModelMetadata":
+            let decoded = Result { () throws(ProtocolError) in
+                method == "ModelReady" ? try OIPGrpc.decodeModelReadyRequest(message) : try OIPGrpc.decodeModelMetadataRequest(message)
+            }
+            guard case .success(let req) = decoded else { return reply(decoded.map { _ in [] }) }
+            guard find(req.name, req.version, responder, grpc: true) != nil else { return }
+            reply(.success(method == "ModelReady" ? OIPGrpc.encodeModelReadyResponse(ready: true)
+                                                  : OIPGrpc.encodeModelMetadataResponse(functions[req.name]!.signature)))
+        default:
+            responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown method \(method) in service \(ServingService.grpcService)")))
+        }
+    }
+
+    private func forward(_ pool: FunctionPool, _ request: HTTPRequest, _ responder: HTTPResponder, grpc: Bool, deadline: NIODeadline?) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let handles = metrics.function(pool.name)
+        handles.started()
+        let proto: ServingMetrics.WireProtocol = grpc ? .grpc : (request.path.hasPrefix("/v1/") ? .tfserving : .rest)
+        let accessLog = self.accessLog, logger = self.logger
+        let wrapped = responder.transformed { r in
+            let nanos = DispatchTime.now().uptimeNanoseconds - start
+            let status = grpc ? (r.grpcStatus ?? "0") : String(r.status)
+            handles.finished(proto: proto, status: status, nanos: nanos, wasInFlight: true)
+            if accessLog {
+                logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
+                            metadata: ["function": "\(pool.name)", "protocol": "\(proto.rawValue)"])
+            }
+            return r
+        }
+        pool.submit(request, wrapped, isGRPC: grpc, deadline: deadline)
+    }
+
+    private func find(_ name: String, _ version: String?, _ responder: HTTPResponder, grpc: Bool) -> FunctionPool? {
+        let error: ProtocolError
+        if let pool = pools[name] {
+            if version == nil || version == "1" { return pool }
+            error = .notFound("model '\(name)' has no version '\(version!)' (versions: 1)")
+        } else {
+            error = .notFound("unknown model '\(name)'")
+        }
+        if grpc {
+            responder.respond(GRPCWire.response(.failure(.notFound, error.message)))
+        } else {
+            json(responder, 404, OIPRest.encodeError(error))
+        }
+        return nil
+    }
+
+    private func json(_ responder: HTTPResponder, _ status: Int, _ body: [UInt8]) {
+        responder.respond(HTTPResponse(status: status, contentType: "application/json", body: body))
+    }
+
+    /// Prometheus text, with pool gauges refreshed first (workers by state, autoscaler figures).
+    private func metricsText() -> [UInt8] {
+        for (name, pool) in pools {
+            let s = pool.latestSnapshot
+            for (state, n) in s.states {
+                Gauge(label: "petrel_workers", dimensions: [("function", name), ("state", state)]).record(n)
+            }
+            Gauge(label: "petrel_activator_queued_requests", dimensions: [("function", name)]).record(s.queued)
+            Gauge(label: "petrel_autoscaler_desired_workers", dimensions: [("function", name)]).record(s.desired ?? 0)
+            Gauge(label: "petrel_autoscaler_actual_workers", dimensions: [("function", name)]).record(s.states["ready"] ?? 0)
+            Gauge(label: "petrel_autoscaler_panic", dimensions: [("function", name)]).record(s.panicking ? 1 : 0)
+        }
+        if let prewarm { Gauge(label: "petrel_prewarm_idle_workers").record(prewarm.idleCount) }
+        var out: [UInt8] = []
+        prometheus?.emit(into: &out)
+        return out
+    }
+}
+
+extension GatewayFunction {
+    /// Compiles (or finds in the cache) a function's model and reads its signature; the gateway
+    /// never runs it.
+    public static func load(_ config: FunctionConfig, workerThreads: Int, progress: ((String) -> Void)? = nil) throws -> GatewayFunction {
+        let (model, report) = try Compiler.compile(path: config.modelPath, threads: 1, progress: progress)
+        let sig = ModelSignature(name: config.name, versions: ["1"], platform: "petrel_onnx",
+                                 inputs: model.graph.inputSignature.map(TensorBridge.spec),
+                                 outputs: model.graph.outputSignature.map(TensorBridge.spec))
+        try LoadedFunction.check(config, against: sig)
+        var settings = PoolSettings()
+        settings.scaling = config.scaling
+        settings.containerConcurrency = config.limits.containerConcurrency
+        settings.timeout = .nanoseconds(Int64(config.limits.timeoutSeconds * 1e9))
+        settings.memoryLimitBytes = config.limits.memoryBytes
+        settings.threads = workerThreads
+        return GatewayFunction(name: config.name, artifactPath: report.artifactPath, signature: sig, settings: settings)
+    }
+}

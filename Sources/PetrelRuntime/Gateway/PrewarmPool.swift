@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOCore
+import PetrelHTTP2
+
+/// Generic workers started ahead of need (OpenWhisk's stem cells): each has entered `main` and
+/// listens, but maps no model. A function's cold start claims one and tells it which artifact to
+/// map, skipping process start-up; the pool refills in the background.
+final class PrewarmPool: @unchecked Sendable {
+    /// Routes a spawned worker's report lines and exit to whoever owns it now.
+    final class Callbacks: @unchecked Sendable {
+        private let lock = NSLock()
+        private var onReport: (@Sendable (String) -> Void)?
+        private var onExit: (@Sendable (Int32) -> Void)?
+        func report(_ line: String) { lock.withLock { onReport }?(line) }
+        func exit(_ status: Int32) { lock.withLock { onExit }?(status) }
+        func set(report: @escaping @Sendable (String) -> Void, exit: @escaping @Sendable (Int32) -> Void) {
+            lock.withLock { onReport = report; onExit = exit }
+        }
+    }
+
+    struct Claimed {
+        var process: SpawnedWorker
+        var client: HTTP2Client
+        var socketPath: String
+        var enteredMain: UInt64?
+        let callbacks: Callbacks
+        func rebind(_ report: @escaping @Sendable (String) -> Void, onExit: @escaping @Sendable (Int32) -> Void) {
+            callbacks.set(report: report, exit: onExit)
+        }
+    }
+
+    private final class Starting {
+        var process: SpawnedWorker?
+        var enteredMain: UInt64?
+        let socketPath: String
+        let callbacks = Callbacks()
+        init(socketPath: String) { self.socketPath = socketPath }
+    }
+
+    let size: Int
+    let eventLoop: EventLoop
+    let executable: String
+    let socketDirectory: String
+    let threads: Int
+    let logger: Logger
+    private let lock = NSLock()
+    private var idle: [Claimed] = []
+    private var starting = 0
+    private var next = 0
+    private var stopped = false
+
+    init(size: Int, eventLoop: EventLoop, executable: String, socketDirectory: String, threads: Int, logger: Logger) {
+        self.size = size
+        self.eventLoop = eventLoop
+        self.executable = executable
+        self.socketDirectory = socketDirectory
+        self.threads = threads
+        self.logger = logger
+    }
+
+    /// A ready generic worker, if one is waiting; starts a replacement.
+    func claim() -> Claimed? {
+        let c: Claimed? = lock.withLock { idle.isEmpty ? nil : idle.removeFirst() }
+        refill()
+        return c
+    }
+
+    var idleCount: Int { lock.withLock { idle.count } }
+
+    func refill() {
+        let toStart: Int = lock.withLock {
+            guard !stopped else { return 0 }
+            let n = max(0, size - idle.count - starting)
+            starting += n
+            return n
+        }
+        for _ in 0..<toStart { spawn() }
+    }
+
+    private func spawn() {
+        let n: Int = lock.withLock { next += 1; return next }
+        let s = Starting(socketPath: "\(socketDirectory)/prewarm-\(n).sock")
+        s.callbacks.set(report: { [self] line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return }
+            if parts[0] == "main" { s.enteredMain = UInt64(parts[1]) }
+            guard parts[0] == "ready" else { return }
+            HTTP2Client.connect(to: .unix(path: s.socketPath), group: eventLoop).whenComplete { [self] result in
+                switch result {
+                case .success(let client):
+                    lock.withLock {
+                        starting -= 1
+                        guard let process = s.process else { return }
+                        idle.append(Claimed(process: process, client: client, socketPath: s.socketPath,
+                                            enteredMain: s.enteredMain, callbacks: s.callbacks))
+                    }
+                case .failure(let e):
+                    logger.error("cannot reach prewarmed worker: \(e)")
+                    s.process?.forceKill()
+                }
+            }
+        }, exit: { [self] status in
+            // Died before it was claimed: forget it and start another.
+            let wasIdle: Bool = lock.withLock {
+                if let i = idle.firstIndex(where: { $0.socketPath == s.socketPath }) { idle.remove(at: i); return true }
+                starting -= 1
+                return false
+            }
+            logger.warning("prewarmed worker exited (wait status \(status), idle: \(wasIdle))")
+            try? FileManager.default.removeItem(atPath: s.socketPath)
+            eventLoop.scheduleTask(in: .seconds(1)) { [self] in refill() }
+        })
+        do {
+            s.process = try SpawnedWorker.spawn(executable: executable,
+                arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)],
+                onReport: { s.callbacks.report($0) }, onExit: { s.callbacks.exit($0) })
+        } catch {
+            lock.withLock { starting -= 1 }
+            logger.error("cannot start a prewarmed worker: \(error)")
+        }
+    }
+
+    func stop() {
+        let all: [Claimed] = lock.withLock { stopped = true; defer { idle = [] }; return idle }
+        for c in all { c.process.terminate() }
+    }
+}

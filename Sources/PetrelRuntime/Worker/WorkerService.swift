@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import PetrelHTTP2
+import PetrelProtocol
+
+/// What runs inside a worker process: one function, served through the same `ServingService` as
+/// in-process mode once its artifact is mapped. Until then requests wait here (the gateway sends
+/// them as soon as the socket answers). A prewarmed worker starts with no function and is told
+/// which artifact to map by `POST /petrel/specialise` (`{"name": ..., "artifact": ...}`).
+///
+/// Phases are reported as lines `PHASE NANOS` (CLOCK_MONOTONIC) through `report` (the gateway's
+/// pipe): `main`, `ready`, `mapped`; the first response carries `petrel-first-inference-ns`.
+public final class WorkerService: HTTPService, @unchecked Sendable {
+    private enum State { case empty, loading, serving(ServingService, LoadedFunction), failed(String) }
+    private let lock = NSLock()
+    private var state = State.empty
+    private var pending: [(HTTPRequest, HTTPResponder)] = []
+    private var firstAnswered = false
+    let threads: Int
+    let logger: Logger
+    let accessLog: Bool
+    let report: @Sendable (String) -> Void
+
+    public init(threads: Int, logger: Logger, accessLog: Bool, report: @escaping @Sendable (String) -> Void) {
+        self.threads = threads
+        self.logger = logger
+        self.accessLog = accessLog
+        self.report = report
+    }
+
+    /// Maps the artifact on a background thread; requests queue until it is done.
+    public func load(name: String, artifactPath: String) {
+        let start: Bool = lock.withLock {
+            guard case .empty = state else { return false }
+            state = .loading
+            return true
+        }
+        guard start else { return }
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            let next: State
+            do {
+                let f = try LoadedFunction(name: name, artifactPath: artifactPath, threads: threads, warm: false)
+                next = .serving(ServingService(catalog: FunctionCatalog([f]), metrics: ServingMetrics(), prometheus: nil,
+                                               logger: logger, accessLog: accessLog), f)
+                report("mapped \(MonotonicClock.now())")
+            } catch {
+                next = .failed("\(error)")
+                report("error \(error)")
+            }
+            let waiting: [(HTTPRequest, HTTPResponder)] = lock.withLock {
+                state = next
+                defer { pending = [] }
+                return pending
+            }
+            for (r, responder) in waiting { handle(r, responder: responder) }
+        }
+    }
+
+    public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        if request.path == "/petrel/specialise" {
+            return specialise(request, responder)
+        }
+        let current: State? = lock.withLock {
+            switch state {
+            case .serving, .failed: return state
+            case .empty, .loading:
+                pending.append((request, responder))
+                return nil
+            }
+        }
+        switch current {
+        case .serving(let service, _)?:
+            let first = lock.withLock { () -> Bool in defer { firstAnswered = true }; return !firstAnswered }
+            guard first else { return service.handle(request, responder: responder) }
+            service.handle(request, responder: responder.transformed { r in
+                var r = r
+                r.headers.add("petrel-first-inference-ns", String(MonotonicClock.now()))
+                return r
+            })
+        case .failed(let why)?:
+            responder.respond(HTTPResponse(status: 503, contentType: "application/json",
+                                           body: OIPRest.encodeError(message: "worker cannot load its function: \(why)")))
+        default:
+            break
+        }
+    }
+
+    private func specialise(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: String],
+              let name = obj["name"], let artifact = obj["artifact"] else {
+            return responder.respond(HTTPResponse(status: 400, contentType: "application/json",
+                                                  body: OIPRest.encodeError(message: "specialise needs {\"name\", \"artifact\"}")))
+        }
+        load(name: name, artifactPath: artifact)
+        responder.respond(HTTPResponse(status: 202, contentType: "application/json", body: Array("{}".utf8)))
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PetrelHTTP2
+import PetrelModel
+import PetrelRuntime
+
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve one function as a worker process (spawned by `petrel serve`), or standalone in a container.",
+        discussion: """
+            Gateway mode: --socket PATH --artifact FILE --name NAME --report-fd 3 --lifeline-fd 4 (or no
+            --artifact: a prewarmed worker, told its function by POST /petrel/specialise).
+            Standalone (Knative, Kubernetes): --listen HOST:PORT --function DIR.
+            """)
+
+    @Option(help: "Unix socket to listen on.") var socket: String?
+    @Option(help: "HOST:PORT to listen on (standalone).") var listen: String?
+    @Option(help: "Compiled artifact to map.") var artifact: String?
+    @Option(help: "The function's name (with --artifact).") var name: String?
+    @Option(help: "A function folder to compile and serve (standalone).") var function: String?
+    @Option(help: "File descriptor to report phases on (`PHASE NANOS` lines).") var reportFd: Int32?
+    @Option(help: "File descriptor whose end-of-file means the gateway is gone: exit.") var lifelineFd: Int32?
+    @Flag(help: "Log one line per request.") var accessLog = false
+    @Option(help: "Address-space limit (RLIMIT_AS) in bytes.") var memoryLimit: Int?
+    @OptionGroup var threads: ThreadsOption
+
+    func validate() throws {
+        if (socket == nil) == (listen == nil) { throw ValidationError("give exactly one of --socket and --listen") }
+        if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
+        if artifact != nil && function != nil { throw ValidationError("give --artifact or --function, not both") }
+    }
+
+    func run() throws {
+        let entered = MonotonicClock.now()
+        let fd = reportFd
+        let report: @Sendable (String) -> Void = { line in
+            guard let fd else { return }
+            let bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
+        report("main \(entered)")
+        if let memoryLimit {
+            var rl = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
+            if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) != 0 {
+                report("error cannot set RLIMIT_AS: \(String(cString: strerror(errno)))")
+            }
+        }
+        if let lifeline = lifelineFd {
+            Thread.detachNewThread {
+                var b: UInt8 = 0
+                while read(lifeline, &b, 1) != 0 {}
+                Glibc.exit(0)
+            }
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .info
+            return h
+        }
+        let logger = Logger(label: "petrel-worker")
+        let service = WorkerService(threads: threads.count, logger: logger, accessLog: accessLog, report: report)
+
+        var config = ServerConfiguration()
+        if let socket {
+            config.address = .unix(path: socket)
+        } else if let listen, let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) {
+            config.address = .tcp(host: String(listen[..<colon]), port: port)
+        } else {
+            stderrLine("error: --listen \(listen ?? ""): expected HOST:PORT")
+            throw ExitCode(2)
+        }
+        if let dir = function {
+            do {
+                let f = try LoadedFunction(config: try FunctionConfig.load(directory: dir), threads: threads.count)
+                service.load(name: f.name, artifactPath: Compiler.artifactPath(digest: f.digest))
+            } catch {
+                stderrLine("error: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(configuration: config, service: service)
+            try server.start()
+        } catch {
+            report("error cannot listen: \(error)")
+            stderrLine("error: cannot listen: \(error)")
+            throw ExitCode(3)
+        }
+        report("ready \(MonotonicClock.now())")
+        if let artifact, let name { service.load(name: name, artifactPath: artifact) }
+
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        stop.wait()
+        server.shutdownGracefully()
+        _ = sources
+    }
+}
