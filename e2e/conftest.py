@@ -28,10 +28,11 @@ PROTO = ROOT / "Protos/grpc_predict_v2.proto"
 class Server:
     """A `petrel serve --in-process` process on a free port; stderr is collected in `log`."""
 
-    def __init__(self, *extra, functions=FUNCTIONS, env=None, ready_timeout=300):
+    def __init__(self, *extra, functions=FUNCTIONS, env=None, ready_timeout=300, workers=False):
         self.log = []
+        mode = [] if workers else ["--in-process"]
         self.proc = subprocess.Popen(
-            [PETREL, "serve", "--in-process", "--functions", str(functions), "--port", "0", *extra],
+            [PETREL, "serve", *mode, "--functions", str(functions), "--port", "0", *extra],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
         ready = threading.Event()
         self.port = None

@@ -8,6 +8,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public var key: String
     public var message: String
     public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+    public init(file: String, key: String, message: String) { self.file = file; self.key = key; self.message = message }
 }
 
 /// One declared tensor in function.yaml (documentation that is checked against the model).
@@ -40,6 +41,8 @@ public struct FunctionConfig: Equatable, Sendable {
         public var timeoutSeconds: Double = 300
         /// RLIMIT_AS for each worker, bytes; nil = none.
         public var memoryBytes: Int?
+        /// Requests the activator holds while no worker has room; more get 503 + Retry-After.
+        public var queue = 1000
         public init() {}
     }
 
@@ -105,8 +108,12 @@ public struct FunctionConfig: Equatable, Sendable {
         var l = Limits()
         guard let value else { return l }
         guard let m = value as? [String: Any] else { throw fail("limits", "must be a mapping with containerConcurrency, timeout, memory") }
-        for key in m.keys.sorted() where !["containerConcurrency", "timeout", "memory"].contains(key) {
-            throw fail("limits.\(key)", "unknown key (known keys: containerConcurrency, memory, timeout)")
+        for key in m.keys.sorted() where !["containerConcurrency", "timeout", "memory", "queue"].contains(key) {
+            throw fail("limits.\(key)", "unknown key (known keys: containerConcurrency, memory, queue, timeout)")
+        }
+        if let v = m["queue"] {
+            guard let n = v as? Int, n >= 0, n <= 1_000_000 else { throw fail("limits.queue", "= \(v): must be an integer in 0...1000000") }
+            l.queue = n
         }
         if let v = m["containerConcurrency"] {
             guard let n = v as? Int, n >= 0, n <= 1000 else { throw fail("limits.containerConcurrency", "= \(v): must be an integer in 0...1000 (0 = unlimited)") }

@@ -45,7 +45,7 @@ import Testing
         ("name: x\nmodel: m.onnx\nlimits:\n  containerConcurrency: -1", "f/function.yaml: limits.containerConcurrency: = -1: must be an integer in 0...1000 (0 = unlimited)"),
         ("name: x\nmodel: m.onnx\nlimits:\n  timeout: forever", "f/function.yaml: limits.timeout: = forever: must be a duration between 1ms and 1h, like 30s or 500ms"),
         ("name: x\nmodel: m.onnx\nlimits:\n  memory: 1Mi", "f/function.yaml: limits.memory: = 1Mi: must be a size of at least 64Mi, like 512Mi or 2Gi"),
-        ("name: x\nmodel: m.onnx\nlimits:\n  cpu: 2", "f/function.yaml: limits.cpu: unknown key (known keys: containerConcurrency, memory, timeout)"),
+        ("name: x\nmodel: m.onnx\nlimits:\n  cpu: 2", "f/function.yaml: limits.cpu: unknown key (known keys: containerConcurrency, memory, queue, timeout)"),
         ("name: x\nmodel: m.onnx\nscaling: 3", "f/function.yaml: scaling: = 3: must be a mapping of KPA settings"),
         ("name: [unclosed", "f/function.yaml: not valid YAML"),
     ])

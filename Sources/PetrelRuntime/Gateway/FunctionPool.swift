@@ -219,9 +219,9 @@ final class FunctionPool: @unchecked Sendable {
             w.cold.enteredMain = claimed.enteredMain
             w.process = claimed.process
             workers.append(w)
-            claimed.rebind { [self] line in eventLoop.execute { report(w, line) } } onExit: { [self] status in
-                eventLoop.execute { exited(w, status) }
-            }
+            claimed.rebind({ [self] line in eventLoop.execute { self.report(w, line) } }, onExit: { [self] status in
+                eventLoop.execute { self.exited(w, status) }
+            })
             specialise(w, client: claimed.client)
             return
         }
@@ -232,8 +232,8 @@ final class FunctionPool: @unchecked Sendable {
         if let m = settings.memoryLimitBytes { args += ["--memory-limit", String(m)] }
         do {
             w.process = try SpawnedWorker.spawn(executable: executable, arguments: args,
-                onReport: { [self] line in eventLoop.execute { report(w, line) } },
-                onExit: { [self] status in eventLoop.execute { exited(w, status) } })
+                onReport: { [self] line in eventLoop.execute { self.report(w, line) } },
+                onExit: { [self] status in eventLoop.execute { self.exited(w, status) } })
             logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
         } catch {
             logger.error("cannot start a worker for \(name): \(error)")

@@ -160,7 +160,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         let accessLog = self.accessLog, logger = self.logger
         let wrapped = responder.transformed { r in
             let nanos = DispatchTime.now().uptimeNanoseconds - start
-            let status = grpc ? (r.grpcStatus ?? "0") : String(r.status)
+            let status = grpc ? (r.grpcStatus.flatMap { Int32($0) }.flatMap { GRPCStatus(rawValue: $0) }.map { "\($0)" } ?? "http_\(r.status)") : String(r.status)
             handles.finished(proto: proto, status: status, nanos: nanos, wasInFlight: true)
             if accessLog {
                 logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
@@ -224,6 +224,7 @@ extension GatewayFunction {
         settings.containerConcurrency = config.limits.containerConcurrency
         settings.timeout = .nanoseconds(Int64(config.limits.timeoutSeconds * 1e9))
         settings.memoryLimitBytes = config.limits.memoryBytes
+        settings.queueLimit = config.limits.queue
         settings.threads = workerThreads
         return GatewayFunction(name: config.name, artifactPath: report.artifactPath, signature: sig, settings: settings)
     }

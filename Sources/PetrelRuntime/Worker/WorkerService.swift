@@ -11,7 +11,7 @@ import PetrelProtocol
 /// Phases are reported as lines `PHASE NANOS` (CLOCK_MONOTONIC) through `report` (the gateway's
 /// pipe): `main`, `ready`, `mapped`; the first response carries `petrel-first-inference-ns`.
 public final class WorkerService: HTTPService, @unchecked Sendable {
-    private enum State { case empty, loading, serving(ServingService, LoadedFunction), failed(String) }
+    private enum State { case empty, loading, serving(HTTPService, LoadedFunction), failed(String) }
     private let lock = NSLock()
     private var state = State.empty
     private var pending: [(HTTPRequest, HTTPResponder)] = []
@@ -40,8 +40,11 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
             let next: State
             do {
                 let f = try LoadedFunction(name: name, artifactPath: artifactPath, threads: threads, warm: false)
-                next = .serving(ServingService(catalog: FunctionCatalog([f]), metrics: ServingMetrics(), prometheus: nil,
-                                               logger: logger, accessLog: accessLog), f)
+                let service = ServingService(catalog: FunctionCatalog([f]), metrics: ServingMetrics(), prometheus: nil,
+                                             logger: logger, accessLog: accessLog)
+                let router = GRPCRouter(maxMessageBytes: .max, fallback: service)
+                service.registerGRPC(on: router)
+                next = .serving(router, f)
                 report("mapped \(MonotonicClock.now())")
             } catch {
                 next = .failed("\(error)")

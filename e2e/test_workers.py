@@ -1,0 +1,186 @@
+"""`petrel serve` in its default, serverless mode: functions run in worker processes started on
+demand (or claimed from the prewarm pool), scaled to zero when idle, replaced when they die."""
+import concurrent.futures
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import FUNCTIONS, Server, curl, reference
+from test_rest import infer_body
+
+
+def make_functions(tmp_path, scaling="", limits=""):
+    """A functions folder with digits-mlp and digits-cnn under custom scaling/limits."""
+    root = tmp_path / "functions"
+    for name, src in [("mlp", "digits-mlp"), ("cnn", "digits-cnn")]:
+        d = root / name
+        d.mkdir(parents=True)
+        (d / "model.onnx").symlink_to(FUNCTIONS / src / "model.onnx")
+        (d / "function.yaml").write_text(f"name: {name}\nmodel: model.onnx\n{scaling}{limits}")
+    return root
+
+
+def infer(server, function, body, *extra):
+    code, out, err = curl("--http2-prior-knowledge", "-d", body, "-D", "-", "-H", "content-type: application/json",
+                          *extra, f"{server.url}/v2/models/{function}/infer", timeout=60)
+    text = out.decode(errors="replace")
+    head, _, payload = text.partition("\r\n\r\n")
+    status = int(head.split()[1]) if head.startswith("HTTP/") else 0
+    headers = dict(l.split(": ", 1) for l in head.split("\r\n")[1:] if ": " in l)
+    return status, headers, payload
+
+
+def workers(server):
+    _, out, _ = curl("--http2-prior-knowledge", f"{server.url}/metrics")
+    counts = {}
+    for m in re.finditer(r'petrel_workers\{function="([^"]+)",state="(\w+)"\} (\d+)', out.decode()):
+        counts[(m.group(1), m.group(2))] = int(m.group(3))
+    return counts
+
+
+def worker_pids(function):
+    out = subprocess.run(["pgrep", "-f", f"petrel worker .*--name {function}( |$)"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.parametrize("prewarm", ["0", "1"])
+def test_cold_start_then_warm(prewarm):
+    s = Server("--prewarm", prewarm, workers=True)
+    try:
+        body = infer_body("digits-mlp")
+        status, headers, payload = infer(s, "digits-mlp", body)
+        assert status == 200, payload
+        timing = headers.get("server-timing", "")
+        assert "cold" in timing and "inference;dur=" in timing, headers
+        assert ("prewarmed" in timing) == (prewarm == "1")
+        status, headers, _ = infer(s, "digits-mlp", body)
+        assert status == 200 and "server-timing" not in headers
+        _, out, _ = curl("--http2-prior-knowledge", f"{s.url}/metrics")
+        text = out.decode()
+        assert 'petrel_cold_starts_total{function="digits-mlp"} 1' in text
+        assert 'petrel_cold_start_seconds_count{function="digits-mlp",phase="total"} 1' in text
+        assert len(worker_pids("digits-mlp")) == 1
+    finally:
+        assert s.stop() == 0
+    time.sleep(0.5)
+    assert worker_pids("digits-mlp") == [], "workers outlived the gateway"
+
+
+def test_grpc_through_the_gateway_reports_cold_start_in_trailers():
+    from conftest import grpc_stubs
+    import grpc
+    s = Server("--prewarm", "0", workers=True)
+    try:
+        pb2, pb2g = grpc_stubs()
+        ch = grpc.insecure_channel(s.address)
+        stub = pb2g.GRPCInferenceServiceStub(ch)
+        inputs, outputs = reference("digits-cnn")
+        req = pb2.ModelInferRequest(model_name="digits-cnn")
+        req.inputs.add(name="input", datatype="FP32", shape=list(inputs[0][1].shape))
+        req.raw_input_contents.append(inputs[0][1].astype("<f4").tobytes())
+        resp, call = stub.ModelInfer.with_call(req)
+        assert resp.outputs[0].name == "probabilities"
+        assert any(k == "petrel-cold-start" for k, _ in call.trailing_metadata())
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ModelInfer(pb2.ModelInferRequest(model_name="nope"))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+        ch.close()
+    finally:
+        assert s.stop() == 0
+
+
+def test_killed_worker_gives_502_and_is_replaced(tmp_path):
+    s = Server("--prewarm", "0", "--no-access-log", workers=True)
+    try:
+        inputs, _ = reference("digits-cnn")
+        batch = 30000
+        big = tmp_path / "big.json"
+        big.write_text(json.dumps({"inputs": [{"name": "input", "shape": [batch, 1, 8, 8], "datatype": "FP32",
+                                               "data": inputs[0][1].flatten().tolist() * batch}]}))
+        assert infer(s, "digits-cnn", infer_body("digits-cnn"))[0] == 200
+        assert infer(s, "digits-mlp", infer_body("digits-mlp"))[0] == 200
+        [pid] = worker_pids("digits-cnn")
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            slow = ex.submit(infer, s, "digits-cnn", f"@{big}")
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGKILL)
+            status, _, payload = slow.result()
+        assert status == 502, payload
+        assert "worker" in json.loads(payload)["error"]
+        # The other function never noticed; the killed one gets a new worker.
+        assert infer(s, "digits-mlp", infer_body("digits-mlp"))[0] == 200
+        status, headers, _ = infer(s, "digits-cnn", infer_body("digits-cnn"))
+        assert status == 200 and "cold" in headers.get("server-timing", "")
+        assert worker_pids("digits-cnn") != [pid]
+    finally:
+        assert s.stop() == 0
+
+
+def test_full_queue_gets_503_with_retry_after(tmp_path):
+    fns = make_functions(tmp_path, limits="limits:\n  containerConcurrency: 1\n  queue: 1\n",
+                         scaling="scaling:\n  maxScale: 1\n")
+    s = Server("--prewarm", "0", "--no-access-log", functions=fns, workers=True)
+    try:
+        inputs, _ = reference("digits-cnn")
+        batch = 20000
+        big = tmp_path / "big.json"
+        big.write_text(json.dumps({"inputs": [{"name": "input", "shape": [batch, 1, 8, 8], "datatype": "FP32",
+                                               "data": inputs[0][1].flatten().tolist() * batch}]}))
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            results = list(ex.map(lambda _: infer(s, "cnn", f"@{big}"), range(6)))
+        statuses = sorted(r[0] for r in results)
+        assert 200 in statuses and 503 in statuses, statuses
+        rejected = [r for r in results if r[0] == 503]
+        assert all(r[1].get("retry-after") == "1" for r in rejected)
+        assert "queue limit 1" in json.loads(rejected[0][2])["error"]
+    finally:
+        assert s.stop() == 0
+
+
+def test_scale_to_zero_drops_no_request_around_the_grace_boundary(tmp_path):
+    """Stable window 6 s + grace 1 s: requests arrive with idle gaps that straddle the moment the
+    function goes to zero. Every one must succeed; some must have found it at zero (cold)."""
+    fns = make_functions(tmp_path, scaling="scaling:\n  stableWindow: 6s\n  scaleToZeroGracePeriod: 1s\n  tickInterval: 1s\n")
+    s = Server("--prewarm", "0", "--no-access-log", functions=fns, workers=True)
+    try:
+        body = infer_body("digits-mlp")
+        assert infer(s, "mlp", body)[0] == 200
+        deadline = time.time() + 20
+        while workers(s).get(("mlp", "ready"), 0) and time.time() < deadline:
+            time.sleep(0.2)
+        went_to_zero_after = 20 - (deadline - time.time())
+        assert workers(s).get(("mlp", "ready"), 0) == 0, "never scaled to zero"
+        rng = random.Random(7)
+        cold = 0
+        for gap in [went_to_zero_after - 1.0, went_to_zero_after - 0.3, went_to_zero_after, went_to_zero_after + 0.3]:
+            assert infer(s, "mlp", body)[0] == 200
+            time.sleep(max(0.0, gap + rng.uniform(-0.1, 0.1)))
+            status, headers, payload = infer(s, "mlp", body)
+            assert status == 200, payload
+            cold += "server-timing" in headers
+        assert cold >= 1
+    finally:
+        assert s.stop() == 0
+
+
+def test_grpc_deadline_while_waiting_for_a_worker(tmp_path):
+    from conftest import grpc_stubs
+    import grpc
+    s = Server("--prewarm", "0", workers=True)
+    try:
+        pb2, pb2g = grpc_stubs()
+        ch = grpc.insecure_channel(s.address)
+        stub = pb2g.GRPCInferenceServiceStub(ch)
+        req = pb2.ModelInferRequest(model_name="minilm" if os.path.exists(FUNCTIONS / "minilm/model.onnx") else "digits-cnn")
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ModelInfer(req, timeout=0.002)
+        assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        ch.close()
+    finally:
+        assert s.stop() == 0
