@@ -15,6 +15,8 @@ public protocol ConnectionEvents: AnyObject, Sendable {
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     private let group: MultiThreadedEventLoopGroup
+    /// A group passed in belongs to the caller, who shuts it down after its own clean-up.
+    private let ownsGroup: Bool
     private let service: HTTPService
     private let events: ConnectionEvents?
     private let tls: TLSContext?
@@ -32,6 +34,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.events = events
         self.tls = try configuration.tls.map { try TLSContext(server: $0) }
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        ownsGroup = group == nil
     }
 
     /// Binds and starts accepting. Returns the bound address (port 0 picks a free port).
@@ -116,7 +119,7 @@ public final class HTTPServer: @unchecked Sendable {
             deadline.cancel()
             for c in lock.withLock({ Array(connections.values) }) { c.close(promise: nil) }
         }
-        try? group.syncShutdownGracefully()
+        if ownsGroup { try? group.syncShutdownGracefully() }
         if case .unix(let path) = configuration.address { try? FileManager.default.removeItem(atPath: path) }
     }
 

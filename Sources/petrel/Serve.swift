@@ -154,6 +154,7 @@ struct Serve: ParsableCommand {
         logger.notice("shutting down: GOAWAY sent, finishing in-flight requests, draining workers")
         server.shutdownGracefully()
         gateway.stop()
+        try? group.syncShutdownGracefully()
         logger.notice("stopped")
     }
 

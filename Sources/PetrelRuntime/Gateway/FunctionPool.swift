@@ -209,6 +209,15 @@ final class FunctionPool: @unchecked Sendable {
 
     // MARK: workers
 
+    /// Knative's initial scale: workers started at deploy, before any request (none waits on them,
+    /// so they record no cold start).
+    func startInitialWorkers() {
+        for _ in 0..<settings.scaling.initialWorkers {
+            startWorker()
+            workers.last?.coldPending = false
+        }
+    }
+
     private func startWorker() {
         nextWorker += 1
         let id = nextWorker

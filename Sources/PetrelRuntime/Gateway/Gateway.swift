@@ -54,6 +54,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     public func start() {
         prewarm?.refill()
         for pool in pools.values {
+            pool.eventLoop.execute { pool.startInitialWorkers() }
             timers.append(pool.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in pool.sample() })
             let tick = TimeAmount.nanoseconds(Int64(pool.settings.scaling.tickInterval.components.seconds) * 1_000_000_000
                                               + pool.settings.scaling.tickInterval.components.attoseconds / 1_000_000_000)
@@ -66,6 +67,14 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         timers.forEach { $0.cancel() }
         prewarm?.stop()
         for pool in pools.values { try? pool.eventLoop.submit { pool.drainAll() }.wait() }
+        // Wait (briefly) for workers to exit, so none outlives the gateway mid-request; the
+        // lifeline pipe ends any that are left when the gateway exits.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let left = pools.values.reduce(0) { n, pool in n + ((try? pool.eventLoop.submit { pool.workers.count }.wait()) ?? 0) }
+            if left == 0 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     public func refused(status: Int) {
