@@ -4,7 +4,7 @@ import PetrelModel
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchModel.self, BenchSGEMM.self])
+        abstract: "Benchmarks.", subcommands: [BenchModel.self, BenchSGEMM.self, BenchColdStart.self])
 }
 
 struct BenchModel: ParsableCommand {

@@ -49,7 +49,10 @@ struct Worker: ParsableCommand {
         if let lifeline = lifelineFd {
             Thread.detachNewThread {
                 var b: UInt8 = 0
-                while read(lifeline, &b, 1) != 0 {}
+                while true {
+                    let n = read(lifeline, &b, 1)
+                    if n == 0 || (n < 0 && errno != EINTR) { break }
+                }
                 Glibc.exit(0)
             }
         }

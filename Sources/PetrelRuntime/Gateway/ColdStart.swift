@@ -1,3 +1,5 @@
+import Foundation
+import Histogram
 import Metrics
 
 /// One cold start's timestamps, all CLOCK_MONOTONIC nanoseconds (comparable across processes):
@@ -38,11 +40,17 @@ public struct ColdStart: Sendable {
     }
 }
 
-/// `petrel_cold_start_seconds{function,phase}` and `petrel_cold_starts_total{function}`.
+/// `petrel_cold_start_seconds{function,phase}` and `petrel_cold_starts_total{function}` for
+/// Prometheus, and an HdrHistogram per phase (microseconds, 3 significant digits, fixed memory)
+/// for exact percentiles in `petrel bench cold-start` and the admin API.
 final class ColdStartMetrics: @unchecked Sendable {
+    static let phaseNames = ["spawn", "main", "ready", "mapped", "inference", "response", "total"]
     private let timers: [String: Metrics.Timer]
     private let total: Metrics.Timer
     private let count: Counter
+    private let lock = NSLock()
+    private var histograms: [String: Histogram<UInt64>] = [:]
+    private var recorded = 0
 
     init(function: String) {
         var t: [String: Metrics.Timer] = [:]
@@ -58,5 +66,28 @@ final class ColdStartMetrics: @unchecked Sendable {
         count.increment()
         for (name, nanos) in c.phases { timers[name]?.recordNanoseconds(Int64(nanos)) }
         if let t = c.total { total.recordNanoseconds(Int64(t)) }
+        lock.withLock {
+            recorded += 1
+            for (name, nanos) in c.phases + (c.total.map { [("total", $0)] } ?? []) {
+                var h = histograms[name] ?? Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+                _ = h.record(max(1, nanos / 1000))
+                histograms[name] = h
+            }
+        }
     }
+
+    /// Per phase: count and p50/p90/p99/max in milliseconds.
+    func summary() -> [String: [String: Double]] {
+        lock.withLock {
+            var out: [String: [String: Double]] = [:]
+            for (name, h) in histograms {
+                out[name] = ["count": Double(h.totalCount), "p50_ms": Double(h.valueAtPercentile(50)) / 1000,
+                             "p90_ms": Double(h.valueAtPercentile(90)) / 1000, "p99_ms": Double(h.valueAtPercentile(99)) / 1000,
+                             "max_ms": Double(h.max) / 1000]
+            }
+            return out
+        }
+    }
+
+    var coldStarts: Int { lock.withLock { recorded } }
 }

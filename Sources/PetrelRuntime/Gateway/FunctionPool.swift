@@ -348,6 +348,20 @@ final class FunctionPool: @unchecked Sendable {
         }
     }
 
+    /// Drains every worker and forgets the autoscaler's history (so the next tick does not start
+    /// one again); `done` runs on the pool's loop once no worker is left. For the admin API.
+    func scaleToZero(_ done: @escaping () -> Void) {
+        drainAll()
+        autoscaler = Autoscaler(config: settings.scaling, now: now())
+        func check() {
+            if workers.isEmpty { publish(); return done() }
+            eventLoop.scheduleTask(in: .milliseconds(5)) { check() }
+        }
+        check()
+    }
+
+    var coldStartSummary: [String: [String: Double]] { coldMetrics.summary() }
+
     /// Drains every worker (server shutdown or scale to zero by an admin call).
     func drainAll() {
         for w in workers where w.state != .exited {

@@ -82,6 +82,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        if request.path.hasPrefix("/admin/v1/") { return handleAdmin(request, responder) }
         if let ct = request.contentType, ct.hasPrefix("application/grpc") {
             return handleGRPC(request, responder)
         }
@@ -115,6 +116,44 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             responder.respond(r)
         case .notFound:
             json(responder, 404, OIPRest.encodeError(message: "no route for \(request.method) \(request.path)"))
+        }
+    }
+
+    /// The operational part of the admin API (its authentication and the registry arrive with
+    /// the registry issue; the server listens on loopback by default):
+    /// `GET /admin/v1/functions/{f}` (workers, queue, autoscaler, cold-start percentiles),
+    /// `POST /admin/v1/functions/{f}/scale-to-zero` (answers once no worker is left),
+    /// `GET|PUT /admin/v1/prewarm` (`{"size": N}`).
+    private func handleAdmin(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let parts = request.path.split(separator: "?")[0].split(separator: "/").map(String.init)   // admin v1 ...
+        func reply(_ status: Int, _ obj: Any) {
+            let body = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
+            responder.respond(HTTPResponse(status: status, contentType: "application/json", body: Array(body)))
+        }
+        if parts.count == 3, parts[2] == "prewarm" {
+            if request.method == "PUT" {
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+                      let size = obj["size"] as? Int, size >= 0, size <= 64 else {
+                    return reply(400, ["error": "expected {\"size\": N} with N in 0...64"])
+                }
+                guard let prewarm else { return reply(409, ["error": "the server was started with --prewarm 0; restart with --prewarm N to resize"]) }
+                prewarm.resize(size)
+            }
+            return reply(200, ["size": prewarm?.size ?? 0, "idle": prewarm?.idleCount ?? 0])
+        }
+        guard parts.count >= 4, parts[2] == "functions", let pool = pools[parts[3]] else {
+            return reply(404, ["error": "no admin route for \(request.method) \(request.path)"])
+        }
+        if parts.count == 5, parts[4] == "scale-to-zero", request.method == "POST" {
+            return pool.eventLoop.execute { pool.scaleToZero { reply(200, ["function": pool.name, "workers": 0]) } }
+        }
+        guard parts.count == 4, request.method == "GET" else {
+            return reply(404, ["error": "no admin route for \(request.method) \(request.path)"])
+        }
+        pool.eventLoop.execute {
+            let s = pool.snapshot
+            reply(200, ["function": pool.name, "workers": s.states, "queued": s.queued, "desired": s.desired ?? -1,
+                        "panicking": s.panicking, "cold_starts": pool.coldStartSummary])
         }
     }
 

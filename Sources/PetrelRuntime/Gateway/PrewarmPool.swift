@@ -33,12 +33,14 @@ final class PrewarmPool: @unchecked Sendable {
     private final class Starting {
         var process: SpawnedWorker?
         var enteredMain: UInt64?
+        /// Which count this worker is in: it leaves `starting` exactly once (ready, failed or exited).
+        var stillStarting = true
         let socketPath: String
         let callbacks = Callbacks()
         init(socketPath: String) { self.socketPath = socketPath }
     }
 
-    let size: Int
+    private(set) var size: Int
     let eventLoop: EventLoop
     let executable: String
     let socketDirectory: String
@@ -90,6 +92,8 @@ final class PrewarmPool: @unchecked Sendable {
                 switch result {
                 case .success(let client):
                     lock.withLock {
+                        guard s.stillStarting else { return }
+                        s.stillStarting = false
                         starting -= 1
                         guard let process = s.process else { return }
                         idle.append(Claimed(process: process, client: client, socketPath: s.socketPath,
@@ -103,9 +107,9 @@ final class PrewarmPool: @unchecked Sendable {
         }, exit: { [self] status in
             // Died before it was claimed: forget it and start another.
             let wasIdle: Bool = lock.withLock {
+                if s.stillStarting { s.stillStarting = false; starting -= 1; return false }
                 if let i = idle.firstIndex(where: { $0.socketPath == s.socketPath }) { idle.remove(at: i); return true }
-                starting -= 1
-                return false
+                return false   // claimed by a function, or retired by resize: not ours to count
             }
             logger.warning("prewarmed worker exited (wait status \(status), idle: \(wasIdle))")
             try? FileManager.default.removeItem(atPath: s.socketPath)
@@ -116,9 +120,21 @@ final class PrewarmPool: @unchecked Sendable {
                 arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)],
                 onReport: { s.callbacks.report($0) }, onExit: { s.callbacks.exit($0) })
         } catch {
-            lock.withLock { starting -= 1 }
+            lock.withLock { s.stillStarting = false; starting -= 1 }
             logger.error("cannot start a prewarmed worker: \(error)")
         }
+    }
+
+    /// Changes the pool's size (the admin API; `petrel bench cold-start --prewarm N`).
+    func resize(_ n: Int) {
+        let extra: [Claimed] = lock.withLock {
+            size = max(0, n)
+            let surplus = max(0, idle.count - size)
+            defer { idle.removeFirst(surplus) }
+            return Array(idle.prefix(surplus))
+        }
+        for c in extra { c.process.terminate() }
+        refill()
     }
 
     func stop() {

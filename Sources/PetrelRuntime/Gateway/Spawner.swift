@@ -29,7 +29,15 @@ public final class SpawnedWorker: @unchecked Sendable {
             close(report[0]); close(report[1])
             throw SpawnError("pipe: \(String(cString: strerror(errno)))")
         }
-        for fd in report + life { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Move our ends above the target numbers first: dup2(x, 3) then dup2(y, 4) would copy the
+        // wrong pipe if y were 3 already, and dup2(3, 3) would keep close-on-exec set.
+        for i in 0..<2 {
+            for (k, fd) in [(0, report[i]), (1, life[i])] {
+                let high = fcntl(fd, F_DUPFD_CLOEXEC, 10)
+                close(fd)
+                if k == 0 { report[i] = high } else { life[i] = high }
+            }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
