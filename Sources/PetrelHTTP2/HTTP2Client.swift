@@ -64,7 +64,11 @@ public final class HTTP2Client: @unchecked Sendable {
     /// Sends one request; the future fails if the stream is reset or the connection drops.
     public func send(_ request: HTTPRequest) -> EventLoopFuture<HTTPResponse> {
         let promise = channel.eventLoop.makePromise(of: HTTPResponse.self)
-        channel.eventLoop.execute { [handler] in handler.start(request, promise: promise) }
+        if channel.eventLoop.inEventLoop {
+            handler.start(request, promise: promise)
+        } else {
+            channel.eventLoop.execute { [handler] in handler.start(request, promise: promise) }
+        }
         return promise.futureResult
     }
 

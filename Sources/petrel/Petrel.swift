@@ -9,6 +9,17 @@ struct Petrel: ParsableCommand {
         abstract: "Serverless model serving: compile, run and benchmark ONNX models.",
         version: petrelCompilerVersion,
         subcommands: [Serve.self, Worker.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self])
+
+    /// `petrel worker` is parsed by hand: ArgumentParser's reflection walks the binary's protocol
+    /// conformance records on first use, which costs milliseconds of every cold start.
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "worker", let worker = Worker.fastParse(Array(args.dropFirst())) {
+            do { try worker.run() } catch { Self.exit(withError: error) }
+            return
+        }
+        Self.main(args)
+    }
 }
 
 /// Runs a command body, printing Petrel's errors as one line on stderr with an exit code scripts

@@ -130,7 +130,10 @@ struct Serve: ParsableCommand {
             stderrLine("error: \(error)")
             throw ExitCode(2)
         }
-        let config = serverConfiguration()
+        var config = serverConfiguration()
+        // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
+        // workers, and with one loop a request never changes threads inside the gateway.
+        if eventLoops == nil { config.eventLoopThreads = 1 }
         let socketDir = Compiler.home + "/run/\(getpid())"
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }

@@ -25,6 +25,35 @@ struct Worker: ParsableCommand {
     @Option(help: "Address-space limit (RLIMIT_AS) in bytes.") var memoryLimit: Int?
     @OptionGroup var threads: ThreadsOption
 
+    /// The spawned-worker form only (`--socket P --artifact A --name N --report-fd F --lifeline-fd L
+    /// --threads T --memory-limit B`); anything else (or `--help`) goes through ArgumentParser.
+    static func fastParse(_ args: [String]) -> Worker? {
+        guard args.count % 2 == 0 else { return nil }
+        // Every property is assigned: an ArgumentParser wrapper read before it is set traps.
+        var w = Worker()
+        w.threads = ThreadsOption()
+        w.threads.threads = nil
+        (w.socket, w.listen, w.artifact, w.name, w.function) = (nil, nil, nil, nil, nil)
+        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog) = (nil, nil, nil, false)
+        var i = 0
+        while i < args.count {
+            let v = args[i + 1]
+            switch args[i] {
+            case "--socket": w.socket = v
+            case "--artifact": w.artifact = v
+            case "--name": w.name = v
+            case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
+            case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
+            case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads.threads = n
+            case "--memory-limit": guard let n = Int(v) else { return nil }; w.memoryLimit = n
+            default: return nil
+            }
+            i += 2
+        }
+        guard w.socket != nil, (w.artifact == nil) == (w.name == nil) else { return nil }
+        return w
+    }
+
     func validate() throws {
         if (socket == nil) == (listen == nil) { throw ValidationError("give exactly one of --socket and --listen") }
         if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
@@ -40,6 +69,16 @@ struct Worker: ParsableCommand {
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         }
         report("main \(entered)")
+        // Signals first: a drain (SIGTERM) that arrives while starting must still be graceful.
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
         if let memoryLimit {
             var rl = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) != 0 {
@@ -94,15 +133,6 @@ struct Worker: ParsableCommand {
         report("ready \(MonotonicClock.now())")
         if let artifact, let name { service.load(name: name, artifactPath: artifact) }
 
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
         stop.wait()
         server.shutdownGracefully()
         _ = sources

@@ -88,7 +88,7 @@ final class FunctionPool: @unchecked Sendable {
 
     func submit(_ request: HTTPRequest, _ responder: HTTPResponder, isGRPC: Bool, deadline: NIODeadline?) {
         let arrived = MonotonicClock.now()
-        eventLoop.execute { [self] in
+        onLoop { [self] in
             nextRequest += 1
             var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC, id: nextRequest)
             if queue.count >= settings.queueLimit, readyWorkerWithCapacity() == nil {
@@ -103,6 +103,11 @@ final class FunctionPool: @unchecked Sendable {
             queue.append(p)
             pump()
         }
+    }
+
+    /// Runs now when already on the pool's loop (one gateway loop: no hop at all), else hops.
+    private func onLoop(_ body: @escaping () -> Void) {
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
     }
 
     /// Sends queued requests to ready workers with room, and starts workers when none has room.
@@ -256,9 +261,8 @@ final class FunctionPool: @unchecked Sendable {
     /// A prewarmed worker already listens; tell it which artifact to map, then it is ours.
     private func specialise(_ w: WorkerSlot, client: HTTP2Client) {
         w.client = client
-        let body = try! JSONSerialization.data(withJSONObject: ["name": name, "artifact": artifactPath])
-        client.send(HTTPRequest(method: "POST", path: "/petrel/specialise", headers: ["content-type": "application/json"],
-                                body: Array(body))).hop(to: eventLoop).whenComplete { [self] result in
+        client.send(HTTPRequest(method: "POST", path: "/petrel/specialise", headers: ["content-type": "text/plain"],
+                                body: Array("\(name)\n\(artifactPath)".utf8))).hop(to: eventLoop).whenComplete { [self] result in
             guard case .success(let r) = result, r.status == 202 else {
                 logger.error("prewarmed worker refused to specialise: \(result)")
                 w.process?.forceKill()
