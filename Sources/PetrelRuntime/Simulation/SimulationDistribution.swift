@@ -28,7 +28,7 @@ public enum SimulationDistribution: Equatable, Sendable, CustomStringConvertible
 
     /// Parses the forms above; nil when `text` is none of them (the caller names the option).
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let args = (parts.count == 2 ? parts[1] : parts[0]).split(separator: ",", omittingEmptySubsequences: false)
             .map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard args.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else { return nil }
