@@ -8,7 +8,7 @@ struct Petrel: ParsableCommand {
         commandName: "petrel",
         abstract: "Serverless model serving: compile, run and benchmark ONNX models.",
         version: petrelCompilerVersion,
-        subcommands: [Serve.self, Worker.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self])
+        subcommands: [Serve.self, Worker.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self, Simulate.self])
 }
 
 /// Runs a command body, printing Petrel's errors as one line on stderr with an exit code scripts

@@ -60,7 +60,7 @@ public enum SimulationPattern: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .poisson(let r): return "poisson \(f(r))/s"
         case .bursty(let r, let b, let g, let base): return "bursty \(f(r))/s for \(f(b)) s, \(f(base))/s for \(f(g)) s"
-        case .diurnal(let lo, let hi, let p): return "diurnal \(f(lo))–\(f(hi))/s over \(f(p)) s"
+        case .diurnal(let lo, let hi, let p): return "diurnal \(f(lo))–\(f(hi))/s, period \(f(p)) s"
         }
     }
 }
