@@ -142,6 +142,14 @@ import Testing
         #expect(a.served + a.rejected + a.timedOut == a.requests)
     }
 
+    @Test func sparseTrafficKeepsAWarmWorker() throws {
+        // One request every 20 s: each second holding one counts as traffic, so the stable
+        // window never empties and the deploy worker serves all of them.
+        let arrivals = (1...15).map { seconds(20 * Double($0)) }
+        let r = SimulatedPool.run(arrivals: arrivals, settings: try settings())
+        #expect(r.workerStarts == 1 && r.coldStarts == 0 && r.secondsAtZero == 0, "\(r)")
+    }
+
     @Test func minScaleKeepsWorkersAndEndsTheRunThere() throws {
         let r = SimulatedPool.run(arrivals: [seconds(1)], settings: try settings(["minScale": 2]))
         #expect(r.secondsAtZero == 0 && r.peakWorkers == 2 && r.coldStarts == 0)
