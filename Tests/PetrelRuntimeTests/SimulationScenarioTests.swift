@@ -64,22 +64,19 @@ import Testing
         #expect(r.duration == 392)
     }
 
-    @Test func steadyLoadWithAConcurrencyLimitAlsoStartsWorkersFromTheQueue() throws {
+    @Test func steadyLoadWithAConcurrencyLimitDoesNotChurnWorkers() throws {
         // containerConcurrency 10 => target 7. 200 req/s × 0.1 s => 20 in flight => ceil(20 / 7)
-        // = 3 workers, 30 slots. Poisson in flight passes 30 now and then (P(N > 30) ≈ 1 % for a
-        // mean of 20): a request queues, scaleForQueue starts a 4th worker at once, and the next
-        // tick (desired 3 < 4 ready) drains one. This is FunctionPool's policy as written: the
-        // pool churns a worker every few seconds and those queued requests wait on a cold start.
+        // = 3 workers, 30 slots. Poisson in flight passes 30 now and then (P(N > 30) ≈ 1 %): a few
+        // requests queue briefly. The pool starts a worker only for a whole worker's worth (10)
+        // waiting, so these spikes no longer start and drain a 4th worker every few seconds (the
+        // first policy did: > 100 starts in 600 s).
         let s = try settings(containerConcurrency: 10, service: .fixed(ms: 100))
         let arrivals = SimulationPattern.poisson(rate: 200).arrivals(duration: 600, seed: 7)
         let r = SimulatedPool.run(arrivals: arrivals, settings: s)
         #expect(r.served == arrivals.count && r.rejected == 0)
-        // On average over 3 alive (the churning 4th) over the 600 s; the tail after is ~100 s of 1-3.
         let mean = (r.workerSeconds - 100) / 600
-        #expect(mean > 3 && mean < 4, "\(r)")
-        #expect(r.peakWorkers >= 4 && r.peakWorkers <= 5, "\(r)")
-        #expect(r.workerStarts > 100, "\(r)")
-        #expect(r.delayP90 == 0 && r.maxDelay <= 0.010 + 1e-9)
+        #expect(mean > 2.5 && mean < 4.5, "\(r)")
+        #expect(r.workerStarts < 30, "\(r)")
     }
 
     @Test func aBurstTriggersPanicAndScalesPastTheStableDemand() throws {
@@ -119,15 +116,17 @@ import Testing
         #expect(r.served == 3 && r.timedOut == 3 && r.rejected == 0)
     }
 
-    @Test func theQueueStartsAWorkerPerContainerConcurrencyWaiting() throws {
-        // 25 requests at once at zero, containerConcurrency 10: the first asks onRequestAtZero
-        // for 1; the pool has no ready worker until 10 ms, so the others ask again and get 1
-        // (at zero the queue length does not matter). When it is ready it takes 10; 15 wait:
-        // ready 1 + ceil(15 / 10) = 3 => 2 more start.
+    @Test func theQueueStartsAWorkerPerWholeContainerConcurrencyWaiting() throws {
+        // 25 requests at once at zero, containerConcurrency 10: onRequestAtZero gives 1 worker
+        // (at zero the queue length does not matter). Ready at 10 ms, it takes 10; 15 wait:
+        // floor(15 / 10) = 1 more starts, ready at 20 ms, takes 10; the last 5 (less than a
+        // worker's worth) wait for the first slots to free at 1.01 s. The first autoscaler tick
+        // then sees 25 in flight (desired 4 at a target of 7) and starts a third, which comes too
+        // late for those five.
         let s = try settings(["initialScale": 0], containerConcurrency: 10, service: .fixed(ms: 1000))
         let r = SimulatedPool.run(arrivals: Array(repeating: 0, count: 25), settings: s)
-        #expect(r.workerStarts == 3 && r.coldStarts == 25 && r.served == 25)
-        #expect(abs(r.maxDelay - 0.020) < 1e-9)
+        #expect(r.workerStarts == 3 && r.served == 25, "\(r)")
+        #expect(abs(r.maxDelay - 1.010) < 1e-9, "\(r)")
     }
 
     @Test func runsAreReproducibleForASeed() throws {

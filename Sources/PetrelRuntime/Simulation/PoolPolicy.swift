@@ -18,11 +18,16 @@ public enum PoolPolicy {
         containerConcurrency == 0 || inFlight < containerConcurrency
     }
 
-    /// `scaleForQueue`, away from zero: requests wait and every ready worker is full, so ask
-    /// for enough workers to hold the queue, counting those already starting.
+    /// `scaleForQueue`, away from zero: one more worker per whole worker's worth of waiting
+    /// requests. E.g. containerConcurrency 10, 25 queued => 2; 9 queued => 0 (the autoscaler
+    /// handles it at its tick). Unlimited concurrency never queues behind a ready worker: 0.
+    public static func wholeWorkersWaiting(queued: Int, containerConcurrency: Int) -> Int {
+        containerConcurrency > 0 ? queued / containerConcurrency : 0
+    }
+
+    /// The pool's first policy (a worker per partial worker's worth waiting), which churned under
+    /// steady load; kept so `petrel simulate` tests can show the difference.
     /// E.g. containerConcurrency 10, 25 queued, 2 ready, 1 starting => want 2 + 3 = 5: start 2.
-    /// Unlimited concurrency never queues behind a ready worker, so it asks for none.
-    /// At zero (`ready == 0`) the pool asks `Autoscaler.onRequestAtZero` for `want` instead.
     public static func workersWantedForQueue(queued: Int, ready: Int, containerConcurrency: Int) -> Int {
         guard containerConcurrency > 0 else { return ready }
         return ready + (queued + containerConcurrency - 1) / containerConcurrency

@@ -1,9 +1,9 @@
 extension SimulatedPool {
     /// `scaleForQueue`: requests wait and no worker has room.
     mutating func scaleForQueue() {
-        let want = readyCount == 0
+        let want = readyCount == 0 && startingCount == 0
             ? autoscaler.onRequestAtZero(now: MonotonicTime(nanoseconds: now))
-            : PoolPolicy.workersWantedForQueue(queued: queued, ready: readyCount, containerConcurrency: containerConcurrency)
+            : readyCount + PoolPolicy.wholeWorkersWaiting(queued: queued, containerConcurrency: containerConcurrency)
         let n = PoolPolicy.workersToStart(want: want, ready: readyCount, starting: startingCount,
                                           maxScale: settings.scaling.maxScale)
         for _ in 0..<n { startWorker() }
