@@ -23,6 +23,7 @@ struct Worker: ParsableCommand {
     @Option(help: "File descriptor whose end-of-file means the gateway is gone: exit.") var lifelineFd: Int32?
     @Flag(help: "Log one line per request.") var accessLog = false
     @Option(help: "Address-space limit (RLIMIT_AS) in bytes.") var memoryLimit: Int?
+    @Option(help: "A prewarmed worker runs one request on this artifact first (warms code paths).") var warmArtifact: String?
     @OptionGroup var threads: ThreadsOption
 
     /// The spawned-worker form only (`--socket P --artifact A --name N --report-fd F --lifeline-fd L
@@ -34,7 +35,7 @@ struct Worker: ParsableCommand {
         w.threads = ThreadsOption()
         w.threads.threads = nil
         (w.socket, w.listen, w.artifact, w.name, w.function) = (nil, nil, nil, nil, nil)
-        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog) = (nil, nil, nil, false)
+        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog, w.warmArtifact) = (nil, nil, nil, false, nil)
         var i = 0
         while i < args.count {
             let v = args[i + 1]
@@ -46,6 +47,7 @@ struct Worker: ParsableCommand {
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
             case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads.threads = n
             case "--memory-limit": guard let n = Int(v) else { return nil }; w.memoryLimit = n
+            case "--warm-artifact": w.warmArtifact = v
             default: return nil
             }
             i += 2
@@ -132,6 +134,7 @@ struct Worker: ParsableCommand {
         }
         report("ready \(MonotonicClock.now())")
         if let artifact, let name { service.load(name: name, artifactPath: artifact) }
+        else if let warmArtifact { service.prepare(warmArtifact: warmArtifact) }
 
         stop.wait()
         server.shutdownGracefully()

@@ -40,7 +40,8 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         self.accessLog = accessLog
         metrics = ServingMetrics()
         prewarm = prewarmSize > 0 ? PrewarmPool(size: prewarmSize, eventLoop: group.next(), executable: executable,
-                                                socketDirectory: socketDirectory, threads: prewarmThreads, logger: logger) : nil
+                                                socketDirectory: socketDirectory, threads: prewarmThreads, logger: logger,
+                                                warmArtifact: Self.smallestArtifact(functions)) : nil
         var pools: [String: FunctionPool] = [:]
         for f in functions {
             pools[f.name] = FunctionPool(name: f.name, artifactPath: f.artifactPath, settings: f.settings, eventLoop: group.next(),
@@ -48,6 +49,13 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
                                          logger: logger, prewarm: prewarm)
         }
         self.pools = pools
+    }
+
+    static func smallestArtifact(_ functions: [GatewayFunction]) -> String? {
+        functions.map(\.artifactPath).min {
+            ((try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? .max) ?? .max
+                < ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? .max) ?? .max
+        }
     }
 
     /// Starts the per-pool sampling (1 s) and autoscaler ticks, and fills the prewarm pool.

@@ -35,9 +35,12 @@ final class PrewarmPool: @unchecked Sendable {
         var enteredMain: UInt64?
         /// Which count this worker is in: it leaves `starting` exactly once (ready, failed or exited).
         var stillStarting = true
+        var connected: HTTP2Client?
+        /// Without a warm artifact a worker is warm as soon as it listens.
+        var warmed: Bool
         let socketPath: String
         let callbacks = Callbacks()
-        init(socketPath: String) { self.socketPath = socketPath }
+        init(socketPath: String, warmed: Bool) { self.socketPath = socketPath; self.warmed = warmed }
     }
 
     private(set) var size: Int
@@ -46,13 +49,17 @@ final class PrewarmPool: @unchecked Sendable {
     let socketDirectory: String
     let threads: Int
     let logger: Logger
+    /// The smallest served artifact: generic workers run one request on it while they wait.
+    let warmArtifact: String?
     private let lock = NSLock()
     private var idle: [Claimed] = []
     private var starting = 0
     private var next = 0
     private var stopped = false
 
-    init(size: Int, eventLoop: EventLoop, executable: String, socketDirectory: String, threads: Int, logger: Logger) {
+    init(size: Int, eventLoop: EventLoop, executable: String, socketDirectory: String, threads: Int, logger: Logger,
+         warmArtifact: String?) {
+        self.warmArtifact = warmArtifact
         self.size = size
         self.eventLoop = eventLoop
         self.executable = executable
@@ -82,22 +89,27 @@ final class PrewarmPool: @unchecked Sendable {
 
     private func spawn() {
         let n: Int = lock.withLock { next += 1; return next }
-        let s = Starting(socketPath: "\(socketDirectory)/prewarm-\(n).sock")
+        let s = Starting(socketPath: "\(socketDirectory)/prewarm-\(n).sock", warmed: warmArtifact == nil)
+        // Idle (claimable) once it both listens and has finished its warm-up request.
+        @Sendable func becomeIdleIfReady() {
+            guard s.stillStarting, s.warmed, let client = s.connected, let process = s.process else { return }
+            s.stillStarting = false
+            starting -= 1
+            idle.append(Claimed(process: process, client: client, socketPath: s.socketPath,
+                                enteredMain: s.enteredMain, callbacks: s.callbacks))
+        }
         s.callbacks.set(report: { [self] line in
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return }
             if parts[0] == "main" { s.enteredMain = UInt64(parts[1]) }
+            if parts[0] == "warmed" { lock.withLock { s.warmed = true; becomeIdleIfReady() } }
             guard parts[0] == "ready" else { return }
             HTTP2Client.connect(to: .unix(path: s.socketPath), group: eventLoop).whenComplete { [self] result in
                 switch result {
                 case .success(let client):
                     lock.withLock {
-                        guard s.stillStarting else { return }
-                        s.stillStarting = false
-                        starting -= 1
-                        guard let process = s.process else { return }
-                        idle.append(Claimed(process: process, client: client, socketPath: s.socketPath,
-                                            enteredMain: s.enteredMain, callbacks: s.callbacks))
+                        s.connected = client
+                        becomeIdleIfReady()
                     }
                 case .failure(let e):
                     logger.error("cannot reach prewarmed worker: \(e)")
@@ -117,8 +129,10 @@ final class PrewarmPool: @unchecked Sendable {
         })
         do {
             s.process = try SpawnedWorker.spawn(executable: executable,
-                arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)],
+                arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)]
+                    + (warmArtifact.map { ["--warm-artifact", $0] } ?? []),
                 onReport: { s.callbacks.report($0) }, onExit: { s.callbacks.exit($0) })
+            lock.withLock { becomeIdleIfReady() }
         } catch {
             lock.withLock { s.stillStarting = false; starting -= 1 }
             logger.error("cannot start a prewarmed worker: \(error)")

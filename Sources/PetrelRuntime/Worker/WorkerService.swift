@@ -59,6 +59,32 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
         }
     }
 
+    /// A prewarmed worker runs one whole request's code path on a small artifact before it is
+    /// claimed: protobuf decoding of artifact metadata, executor planning, kernels, the REST and
+    /// gRPC codecs. In a fresh process each of these pays first-use costs (metadata instantiation,
+    /// protocol-conformance lookups in a large binary) that otherwise land in the cold start.
+    public func prepare(warmArtifact path: String) {
+        DispatchQueue.global(qos: .utility).async { [self, threads] in
+            defer { self.report("warmed \(MonotonicClock.now())") }
+            guard let f = try? LoadedFunction(name: "warmup", artifactPath: path, threads: threads, warm: true) else { return }
+            let inputs = f.signature.inputs.map { spec -> InferTensor in
+                let shape = spec.shape.map { $0 < 0 ? 1 : Int($0) }
+                let count = shape.reduce(1, *) * (spec.datatype.byteSize ?? 1)
+                return InferTensor(name: spec.name, datatype: spec.datatype, shape: shape, data: [UInt8](repeating: 0, count: count))
+            }
+            var request = InferRequest(modelName: "warmup", inputs: inputs)
+            guard (try? validate(&request, against: f.signature)) != nil,
+                  case .success(let response) = ServingService.run(f, f.inlineExecutor, request) else { return }
+            let grpc = try? OIPGrpc.encodeInferResponse(response, request: request)
+            _ = try? OIPGrpc.decodeInferRequest(OIPGrpc.encodeInferRequest(request))
+            if let rest = try? OIPRest.encodeInferResponse(response, request: request) {
+                _ = try? OIPRest.decodeInferRequest(body: Array(String(decoding: rest.body, as: UTF8.self)
+                    .replacingOccurrences(of: "\"outputs\"", with: "\"inputs\"").utf8), modelName: "warmup")
+            }
+            _ = grpc
+        }
+    }
+
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         if request.path == "/petrel/specialise" {
             return specialise(request, responder)
