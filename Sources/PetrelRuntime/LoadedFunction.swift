@@ -36,7 +36,7 @@ public final class LoadedFunction: @unchecked Sendable {
     /// `warm: false` (workers) skips the warm-up runs, which would lengthen a cold start; the first
     /// request then runs off the event loop and its time decides where later ones run.
     public convenience init(name: String, artifactPath: String, threads: Int, warm: Bool) throws {
-        let model = try CompiledModel.load(path: artifactPath)
+        let model = try PremappedArtifacts.shared.take(artifactPath) ?? CompiledModel.load(path: artifactPath)
         let digest = ((artifactPath as NSString).lastPathComponent as NSString).deletingPathExtension
         let config = FunctionConfig(name: name, description: nil, model: artifactPath, inputs: nil, outputs: nil,
                                     directory: (artifactPath as NSString).deletingLastPathComponent)
@@ -100,6 +100,29 @@ public final class LoadedFunction: @unchecked Sendable {
                     throw ConfigError(file: file, key: "\(key)[\(i)].shape", message: "= \(d.shape): the model's '\(a.name)' has shape \(a.shape)")
                 }
             }
+        }
+    }
+}
+
+/// Artifacts a prewarmed worker mapped (page tables populated) before it knew its function: when
+/// it is told to serve one of them, the mapping is handed over instead of made (and faulted in)
+/// during the cold start. Pages are the page cache's, shared with every other worker.
+public final class PremappedArtifacts: @unchecked Sendable {
+    public static let shared = PremappedArtifacts()
+    private let lock = NSLock()
+    private var models: [String: CompiledModel] = [:]
+
+    public func premap(_ paths: [String]) {
+        for p in paths where lock.withLock({ models[p] == nil }) {
+            if let m = try? CompiledModel.load(path: p, populate: true) { lock.withLock { models[p] = m } }
+        }
+    }
+
+    /// The premapped model for `path`; the others are unmapped (this worker serves one function).
+    func take(_ path: String) -> CompiledModel? {
+        lock.withLock {
+            defer { models.removeAll() }
+            return models[path]
         }
     }
 }

@@ -24,6 +24,7 @@ struct Worker: ParsableCommand {
     @Flag(help: "Log one line per request.") var accessLog = false
     @Option(help: "Address-space limit (RLIMIT_AS) in bytes.") var memoryLimit: Int?
     @Option(help: "A prewarmed worker runs one request on this artifact first (warms code paths).") var warmArtifact: String?
+    @Option(help: "Comma-separated artifacts a prewarmed worker maps ahead (handed over when specialised).") var premap: String?
     @OptionGroup var threads: ThreadsOption
 
     /// The spawned-worker form only (`--socket P --artifact A --name N --report-fd F --lifeline-fd L
@@ -35,7 +36,7 @@ struct Worker: ParsableCommand {
         w.threads = ThreadsOption()
         w.threads.threads = nil
         (w.socket, w.listen, w.artifact, w.name, w.function) = (nil, nil, nil, nil, nil)
-        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog, w.warmArtifact) = (nil, nil, nil, false, nil)
+        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog, w.warmArtifact, w.premap) = (nil, nil, nil, false, nil, nil)
         var i = 0
         while i < args.count {
             let v = args[i + 1]
@@ -48,6 +49,7 @@ struct Worker: ParsableCommand {
             case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads.threads = n
             case "--memory-limit": guard let n = Int(v) else { return nil }; w.memoryLimit = n
             case "--warm-artifact": w.warmArtifact = v
+            case "--premap": w.premap = v
             default: return nil
             }
             i += 2
@@ -134,7 +136,9 @@ struct Worker: ParsableCommand {
         }
         report("ready \(MonotonicClock.now())")
         if let artifact, let name { service.load(name: name, artifactPath: artifact) }
-        else if let warmArtifact { service.prepare(warmArtifact: warmArtifact) }
+        else if let warmArtifact {
+            service.prepare(warmArtifact: warmArtifact, premap: premap?.split(separator: ",").map(String.init) ?? [])
+        }
 
         stop.wait()
         server.shutdownGracefully()

@@ -41,7 +41,8 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         metrics = ServingMetrics()
         prewarm = prewarmSize > 0 ? PrewarmPool(size: prewarmSize, eventLoop: group.next(), executable: executable,
                                                 socketDirectory: socketDirectory, threads: prewarmThreads, logger: logger,
-                                                warmArtifact: Self.smallestArtifact(functions)) : nil
+                                                warmArtifact: Self.smallestArtifact(functions),
+                                                premap: functions.map(\.artifactPath).filter { !$0.contains(",") }) : nil
         var pools: [String: FunctionPool] = [:]
         for f in functions {
             pools[f.name] = FunctionPool(name: f.name, artifactPath: f.artifactPath, settings: f.settings, eventLoop: group.next(),

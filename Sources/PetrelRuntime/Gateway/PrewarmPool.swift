@@ -51,6 +51,8 @@ final class PrewarmPool: @unchecked Sendable {
     let logger: Logger
     /// The smallest served artifact: generic workers run one request on it while they wait.
     let warmArtifact: String?
+    /// Every served artifact: generic workers map them ahead, so a claim skips mapping.
+    let premap: [String]
     private let lock = NSLock()
     private var idle: [Claimed] = []
     private var starting = 0
@@ -58,8 +60,9 @@ final class PrewarmPool: @unchecked Sendable {
     private var stopped = false
 
     init(size: Int, eventLoop: EventLoop, executable: String, socketDirectory: String, threads: Int, logger: Logger,
-         warmArtifact: String?) {
+         warmArtifact: String?, premap: [String]) {
         self.warmArtifact = warmArtifact
+        self.premap = premap
         self.size = size
         self.eventLoop = eventLoop
         self.executable = executable
@@ -130,7 +133,8 @@ final class PrewarmPool: @unchecked Sendable {
         do {
             s.process = try SpawnedWorker.spawn(executable: executable,
                 arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)]
-                    + (warmArtifact.map { ["--warm-artifact", $0] } ?? []),
+                    + (warmArtifact.map { ["--warm-artifact", $0] } ?? [])
+                    + (premap.isEmpty ? [] : ["--premap", premap.joined(separator: ",")]),
                 onReport: { s.callbacks.report($0) }, onExit: { s.callbacks.exit($0) })
             lock.withLock { becomeIdleIfReady() }
         } catch {

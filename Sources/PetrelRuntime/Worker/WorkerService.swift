@@ -63,9 +63,10 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// claimed: protobuf decoding of artifact metadata, executor planning, kernels, the REST and
     /// gRPC codecs. In a fresh process each of these pays first-use costs (metadata instantiation,
     /// protocol-conformance lookups in a large binary) that otherwise land in the cold start.
-    public func prepare(warmArtifact path: String) {
+    public func prepare(warmArtifact path: String, premap: [String] = []) {
         DispatchQueue.global(qos: .utility).async { [self, threads] in
             defer { self.report("warmed \(MonotonicClock.now())") }
+            PremappedArtifacts.shared.premap(premap)
             guard let f = try? LoadedFunction(name: "warmup", artifactPath: path, threads: threads, warm: true) else { return }
             let inputs = f.signature.inputs.map { spec -> InferTensor in
                 let shape = spec.shape.map { $0 < 0 ? 1 : Int($0) }
