@@ -150,20 +150,9 @@ final class HTTP2ClientHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func flush() {
         guard let context else { return }
-        var wrote = false
-        do {
-            while context.channel.isWritable {
-                var out = context.channel.allocator.buffer(capacity: 4096)
-                let n = try session.send(budget: 256 << 10) { out.writeBytes($0) }
-                if n == 0 { break }
-                context.write(wrapOutboundOut(out), promise: nil)
-                wrote = true
-            }
-        } catch {
+        do { try session.drain(into: context) } catch {
             session.failAll(error as? HTTP2Error ?? HTTP2Error("\(error)"))
             context.close(promise: nil)
-            return
         }
-        if wrote { context.flush() }
     }
 }

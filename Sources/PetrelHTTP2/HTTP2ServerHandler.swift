@@ -105,20 +105,26 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
     /// Moves nghttp2's pending frames into the channel while it is writable.
     private func flush() {
         guard let context else { return }
-        var wrote = false
-        do {
-            while context.channel.isWritable {
-                var out = context.channel.allocator.buffer(capacity: 4096)
-                let n = try session.send(budget: 256 << 10) { out.writeBytes($0) }
-                if n == 0 { break }
-                context.write(wrapOutboundOut(out), promise: nil)
-                wrote = true
-            }
-        } catch {
+        do { try session.drain(into: context) } catch {
             context.close(promise: nil)
             return
         }
-        if wrote { context.flush() }
         if !session.isAlive { context.close(promise: nil) }
+    }
+}
+
+extension H2Session {
+    /// Serialises pending frames into `context`'s channel while it stays writable (in 256 KiB
+    /// steps, so the watermark is checked between them), then flushes once.
+    func drain(into context: ChannelHandlerContext) throws {
+        var wrote = false
+        while context.channel.isWritable {
+            var out = context.channel.allocator.buffer(capacity: 4096)
+            let n = try send(budget: 256 << 10) { out.writeBytes($0) }
+            if n == 0 { break }
+            context.write(NIOAny(out), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
     }
 }
