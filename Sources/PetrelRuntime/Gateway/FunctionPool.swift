@@ -359,6 +359,7 @@ final class FunctionPool: @unchecked Sendable {
     func scaleToZero(_ done: @escaping () -> Void) {
         drainAll()
         autoscaler = Autoscaler(config: settings.scaling, now: now())
+        lastDecision = nil
         func check() {
             if workers.isEmpty { publish(); return done() }
             eventLoop.scheduleTask(in: .milliseconds(5)) { check() }

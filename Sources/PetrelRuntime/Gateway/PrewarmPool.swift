@@ -121,13 +121,15 @@ final class PrewarmPool: @unchecked Sendable {
             }
         }, exit: { [self] status in
             // Died before it was claimed: forget it and start another.
-            let wasIdle: Bool = lock.withLock {
-                if s.stillStarting { s.stillStarting = false; starting -= 1; return false }
-                if let i = idle.firstIndex(where: { $0.socketPath == s.socketPath }) { idle.remove(at: i); return true }
-                return false   // claimed by a function, or retired by resize: not ours to count
+            let (wasIdle, stopping): (Bool, Bool) = lock.withLock {
+                let stopping = stopped
+                if s.stillStarting { s.stillStarting = false; starting -= 1; return (false, stopping) }
+                if let i = idle.firstIndex(where: { $0.socketPath == s.socketPath }) { idle.remove(at: i); return (true, stopping) }
+                return (false, stopping)   // claimed by a function, or retired by resize: not ours to count
             }
-            logger.warning("prewarmed worker exited (wait status \(status), idle: \(wasIdle))")
             try? FileManager.default.removeItem(atPath: s.socketPath)
+            guard !stopping else { return }
+            logger.warning("prewarmed worker exited (wait status \(status), idle: \(wasIdle))")
             eventLoop.scheduleTask(in: .seconds(1)) { [self] in refill() }
         })
         do {
