@@ -4,7 +4,7 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import grpc_stubs, has_minilm, reference
+from conftest import grpc_stubs, reference
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,15 @@ def workers(server):
     return counts
 
 
+def slow_cnn_request(tmp_path, batch):
+    """A digits-cnn request of `batch` rows (tens to hundreds of ms of work), as a file for curl."""
+    inputs, _ = reference("digits-cnn")
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"inputs": [{"name": "input", "shape": [batch, 1, 8, 8], "datatype": "FP32",
+                                           "data": inputs[0][1].flatten().tolist() * batch}]}))
+    return big
+
+
 def wait_for(condition, seconds=20):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -117,11 +126,7 @@ def test_grpc_through_the_gateway_reports_cold_start_in_trailers(tmp_path):
 def test_killed_worker_gives_502_and_is_replaced(tmp_path):
     s = Server("--prewarm", "0", "--no-access-log", workers=True)
     try:
-        inputs, _ = reference("digits-cnn")
-        batch = 30000
-        big = tmp_path / "big.json"
-        big.write_text(json.dumps({"inputs": [{"name": "input", "shape": [batch, 1, 8, 8], "datatype": "FP32",
-                                               "data": inputs[0][1].flatten().tolist() * batch}]}))
+        big = slow_cnn_request(tmp_path, 30000)
         assert infer(s, "digits-cnn", infer_body("digits-cnn"))[0] == 200
         assert infer(s, "digits-mlp", infer_body("digits-mlp"))[0] == 200
         [pid] = worker_pids("digits-cnn")
@@ -146,11 +151,7 @@ def test_full_queue_gets_503_with_retry_after(tmp_path):
                          scaling="scaling:\n  maxScale: 1\n")
     s = Server("--prewarm", "0", "--no-access-log", functions=fns, workers=True)
     try:
-        inputs, _ = reference("digits-cnn")
-        batch = 20000
-        big = tmp_path / "big.json"
-        big.write_text(json.dumps({"inputs": [{"name": "input", "shape": [batch, 1, 8, 8], "datatype": "FP32",
-                                               "data": inputs[0][1].flatten().tolist() * batch}]}))
+        big = slow_cnn_request(tmp_path, 20000)
         with concurrent.futures.ThreadPoolExecutor(6) as ex:
             results = list(ex.map(lambda _: infer(s, "cnn", f"@{big}"), range(6)))
         statuses = sorted(r[0] for r in results)

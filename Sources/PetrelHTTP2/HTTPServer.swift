@@ -97,8 +97,6 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    public var connectionCount: Int { lock.withLock { connections.count } }
-
     /// Stops accepting, asks every connection to finish (GOAWAY; in-flight streams complete),
     /// waits up to the grace period, then closes what is left and stops the event loops.
     public func shutdownGracefully() {

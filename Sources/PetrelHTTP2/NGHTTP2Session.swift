@@ -216,13 +216,10 @@ final class H2Session {
                 nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
                            flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
-            let rc = nva.withUnsafeBufferPointer { call($0.baseAddress!, $0.count) }
-            if rc != 0 { onSubmitFailure(rc) }
+            // A failure here means nghttp2 already closed the stream (the peer reset it): the
+            // answer has nowhere to go, so there is nothing to do.
+            _ = nva.withUnsafeBufferPointer { call($0.baseAddress!, $0.count) }
         }
-    }
-
-    private func onSubmitFailure(_ rc: Int32) {
-        // Only a stream nghttp2 already closed (peer reset it) gets here; nothing to do.
     }
 
     // MARK: callbacks (called by H2Callbacks on this session's thread)

@@ -57,6 +57,27 @@ public struct FunctionConfig: Equatable, Sendable {
         return try parse(String(decoding: data, as: UTF8.self), file: path, directory: directory)
     }
 
+    /// Every `*/function.yaml` under `directory`, in name order; two functions with one name are
+    /// an error naming both folders. In-process serving and the gateway both start from this.
+    public static func loadAll(directory: String) throws -> [FunctionConfig] {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory) else {
+            throw ConfigError(file: directory, key: "", message: "cannot read the functions folder")
+        }
+        var configs: [FunctionConfig] = []
+        for entry in entries.sorted() {
+            let dir = (directory as NSString).appendingPathComponent(entry)
+            guard fm.fileExists(atPath: (dir as NSString).appendingPathComponent(fileName)) else { continue }
+            let config = try load(directory: dir)
+            if let dup = configs.first(where: { $0.name == config.name }) {
+                throw ConfigError(file: dir + "/" + fileName, key: "name",
+                                  message: "= \"\(config.name)\": already used by \(dup.directory)")
+            }
+            configs.append(config)
+        }
+        return configs
+    }
+
     public static func parse(_ text: String, file: String, directory: String) throws -> FunctionConfig {
         func fail(_ key: String, _ message: String) -> ConfigError { ConfigError(file: file, key: key, message: message) }
         let root: Any?

@@ -142,19 +142,8 @@ public final class FunctionCatalog: @unchecked Sendable {
     /// Loads every `*/function.yaml` under `directory`. A function that fails to load is an
     /// error naming it: serving a partial set silently would hide a broken deploy.
     public static func load(directory: String, threads: Int, logger: Logger) throws -> FunctionCatalog {
-        let fm = FileManager.default
-        guard let entries = try? fm.contentsOfDirectory(atPath: directory) else {
-            throw ConfigError(file: directory, key: "", message: "cannot read the functions folder")
-        }
         var loaded: [LoadedFunction] = []
-        for entry in entries.sorted() {
-            let dir = (directory as NSString).appendingPathComponent(entry)
-            guard fm.fileExists(atPath: (dir as NSString).appendingPathComponent(FunctionConfig.fileName)) else { continue }
-            let config = try FunctionConfig.load(directory: dir)
-            if let dup = loaded.first(where: { $0.name == config.name }) {
-                throw ConfigError(file: dir + "/" + FunctionConfig.fileName, key: "name",
-                                  message: "= \"\(config.name)\": already used by \(dup.config.directory)")
-            }
+        for config in try FunctionConfig.loadAll(directory: directory) {
             let t0 = Date()
             let f = try LoadedFunction(config: config, threads: threads) { logger.info("\(config.name): \($0)") }
             logger.info("loaded function", metadata: [

@@ -27,8 +27,6 @@ public final class ServingMetrics: @unchecked Sendable {
         return f
     }
 
-    public func started(function: String) { self.function(function).started() }
-
     public func finished(function: String, proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
         self.function(function).finished(proto: proto, status: status, nanos: nanos, wasInFlight: wasInFlight)
     }

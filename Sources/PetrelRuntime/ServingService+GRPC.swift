@@ -10,26 +10,10 @@ extension ServingService {
 
     public func registerGRPC(on router: GRPCRouter) {
         let svc = Self.grpcService
-        router.register(service: svc, method: "ServerLive") { [self] _, reply in
-            self.answer(reply, "ServerLive", .success(OIPGrpc.encodeServerLiveResponse(live: true)))
-        }
-        router.register(service: svc, method: "ServerReady") { [self] _, reply in
-            self.answer(reply, "ServerReady", .success(OIPGrpc.encodeServerReadyResponse(ready: true)))
-        }
-        router.register(service: svc, method: "ServerMetadata") { [self] _, reply in
-            self.answer(reply, "ServerMetadata", .success(OIPGrpc.encodeServerMetadataResponse(version: petrelCompilerVersion)))
-        }
-        router.register(service: svc, method: "ModelReady") { [self] call, reply in
-            let r = Result { () throws(ProtocolError) in try OIPGrpc.decodeModelReadyRequest(call.message) }
-                .flatMap { req in self.lookup(req.name, req.version) }
-                .map { _ in OIPGrpc.encodeModelReadyResponse(ready: true) }
-            self.answer(reply, "ModelReady", r)
-        }
-        router.register(service: svc, method: "ModelMetadata") { [self] call, reply in
-            let r = Result { () throws(ProtocolError) in try OIPGrpc.decodeModelMetadataRequest(call.message) }
-                .flatMap { req in self.lookup(req.name, req.version) }
-                .map { f in OIPGrpc.encodeModelMetadataResponse(f.signature) }
-            self.answer(reply, "ModelMetadata", r)
+        for method in MetadataAnswers.grpcMethods {
+            router.register(service: svc, method: method) { [self] call, reply in
+                self.answer(reply, method, self.answers.grpc(method: method, message: call.message)!)
+            }
         }
         router.register(service: svc, method: "ModelInfer") { [self] call, reply in
             self.modelInfer(call, reply)

@@ -18,6 +18,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     /// Where inferences too slow for an event loop run (see `LoadedFunction.runsInline`).
     let inferenceQueue = DispatchQueue(label: "petrel.inference", qos: .userInitiated, attributes: .concurrent)
 
+    let answers: MetadataAnswers
     /// Per-function metric handles, fixed at start: the hot path reads this dictionary unlocked.
     let functionMetrics: [String: FunctionMetrics]
     let unknownMetrics: FunctionMetrics
@@ -28,6 +29,13 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         self.metrics = metrics
         functionMetrics = Dictionary(catalog.functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
         unknownMetrics = metrics.function(ServingMetrics.unknownFunction)
+        answers = MetadataAnswers { name, version in
+            guard let f = catalog.function(named: name) else { return .failure(.notFound("unknown model '\(name)'")) }
+            if let version, version != f.version {
+                return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: \(f.version))"))
+            }
+            return .success(f.signature)
+        }
         self.prometheus = prometheus
         self.logger = logger
         self.accessLog = accessLog
@@ -53,23 +61,11 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             prometheus?.emit(into: &body)
             return done(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body), fname, .http, false)
         }
+        if let (r, function) = answers.rest(route) {
+            let proto: ServingMetrics.WireProtocol = request.path.hasPrefix("/v1/") ? .tfserving : .rest
+            return done(r, function ?? fname, proto, false)
+        }
         switch route {
-        case .serverLive:
-            done(json(200, OIPRest.encodeLive(true)), fname, .rest, false)
-        case .serverReady:
-            done(json(200, OIPRest.encodeReady(true)), fname, .rest, false)
-        case .serverMetadata:
-            done(json(200, OIPRest.encodeServerMetadata(version: petrelCompilerVersion)), fname, .rest, false)
-        case .modelMetadata(let name, let version):
-            switch lookup(name, version) {
-            case .success(let f): done(json(200, OIPRest.encodeModelMetadata(f.signature)), f.name, .rest, false)
-            case .failure(let e): done(error(e), fname, .rest, false)
-            }
-        case .modelReady(let name, let version):
-            switch lookup(name, version) {
-            case .success(let f): done(json(200, OIPRest.encodeReady(true)), f.name, .rest, false)
-            case .failure(let e): done(error(e), fname, .rest, false)
-            }
         case .modelInfer(let name, let version):
             let f: LoadedFunction
             switch lookup(name, version) {
@@ -99,13 +95,13 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
                     }
                 }
             }
-        case .tfsPredict, .tfsModelStatus, .tfsMetadata:
-            handleTFServing(route, request, done: done)
+        case .tfsPredict(let name, let version, let label):
+            predictTFServing(name, version, label, request, done: done)
         case .methodNotAllowed(let allow):
             var r = json(405, OIPRest.encodeError(message: "method \(request.method) not allowed for \(pathOnly(request.path)); allowed: \(allow)"))
             r.headers.add("allow", allow)
             done(r, fname, .rest, false)
-        case .notFound:
+        default:
             done(json(404, OIPRest.encodeError(message: "no route for \(request.method) \(pathOnly(request.path))")), fname, .http, false)
         }
     }
@@ -156,13 +152,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     }
 
     func lookup(_ name: String, _ version: String?) -> Result<LoadedFunction, ProtocolError> {
-        guard let f = catalog.function(named: name) else {
-            return .failure(.notFound("unknown model '\(name)'"))
-        }
-        if let version, version != f.version {
-            return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: \(f.version))"))
-        }
-        return .success(f)
+        answers.lookup(name, version).map { catalog.function(named: $0.name)! }
     }
 
     // MARK: helpers

@@ -59,3 +59,22 @@ func formatBytes(_ n: Int) -> String {
     if n >= 1 << 10 { return String(format: "%.1f KiB", Double(n) / 1024) }
     return "\(n) B"
 }
+
+/// SIGINT and SIGTERM, caught from the moment this is made (so a signal during start-up is not
+/// lost or fatal) until `wait()` returns on the first of them.
+final class StopSignals {
+    private let stop = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [stop] in stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+    }
+
+    func wait() { stop.wait() }
+}

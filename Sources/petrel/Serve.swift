@@ -53,16 +53,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "petrel")
 
         if !inProcess { return try runGateway(logger: logger, registry: registry) }
-        let catalog: FunctionCatalog
-        do {
-            catalog = try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger)
-        } catch let e as ModelError {
-            stderrLine("error: \(e.message)")
-            throw ExitCode(e.code == .io ? 3 : 2)
-        } catch {
-            stderrLine("error: \(error)")
-            throw ExitCode(2)
-        }
+        let catalog = try loadingFunctions { try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger) }
         if catalog.functions.isEmpty { logger.warning("no functions under \(functions) (folders with function.yaml)") }
 
         let config = serverConfiguration()
@@ -106,29 +97,12 @@ struct Serve: ParsableCommand {
     /// Worker mode: the gateway compiles every function, then serves them through worker
     /// processes started on demand and stopped when idle.
     func runGateway(logger: Logger, registry: PrometheusCollectorRegistry) throws {
-        var functions: [GatewayFunction] = []
-        do {
-            let fm = FileManager.default
-            guard let entries = try? fm.contentsOfDirectory(atPath: self.functions) else {
-                throw ConfigError(file: self.functions, key: "", message: "cannot read the functions folder")
-            }
-            for entry in entries.sorted() {
-                let dir = (self.functions as NSString).appendingPathComponent(entry)
-                guard fm.fileExists(atPath: dir + "/" + FunctionConfig.fileName) else { continue }
-                let config = try FunctionConfig.load(directory: dir)
-                if functions.contains(where: { $0.name == config.name }) {
-                    throw ConfigError(file: dir + "/" + FunctionConfig.fileName, key: "name", message: "= \"\(config.name)\": used twice")
-                }
+        let functions = try loadingFunctions {
+            try FunctionConfig.loadAll(directory: self.functions).map { config in
                 let f = try GatewayFunction.load(config, workerThreads: workerThreads ?? threads.count) { logger.info("\(config.name): \($0)") }
                 logger.info("compiled function", metadata: ["function": "\(f.name)", "artifact": "\(f.artifactPath)"])
-                functions.append(f)
+                return f
             }
-        } catch let e as ModelError {
-            stderrLine("error: \(e.message)")
-            throw ExitCode(e.code == .io ? 3 : 2)
-        } catch {
-            stderrLine("error: \(error)")
-            throw ExitCode(2)
         }
         var config = serverConfiguration()
         // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
@@ -161,17 +135,16 @@ struct Serve: ParsableCommand {
         logger.notice("stopped")
     }
 
-    private func waitForSignal() {
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
+    private func waitForSignal() { StopSignals().wait() }
+
+    /// Loading or compiling functions: errors become one line and the usual exit codes.
+    private func loadingFunctions<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ModelError {
+            stderrLine("error: \(e.message)")
+            throw ExitCode(e.code == .io ? 3 : 2)
+        } catch {
+            stderrLine("error: \(error)")
+            throw ExitCode(2)
         }
-        stop.wait()
-        _ = sources
     }
 }

@@ -74,15 +74,7 @@ struct Worker: ParsableCommand {
         }
         report("main \(entered)")
         // Signals first: a drain (SIGTERM) that arrives while starting must still be graceful.
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
+        let stop = StopSignals()
         if let memoryLimit {
             var rl = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) != 0 {
@@ -142,6 +134,5 @@ struct Worker: ParsableCommand {
 
         stop.wait()
         server.shutdownGracefully()
-        _ = sources
     }
 }

@@ -100,12 +100,14 @@ import Testing
     }
 
     @Test func scaleForQueue() {
-        let want = PoolPolicy.workersWantedForQueue(queued: 25, ready: 2, containerConcurrency: 10)
-        #expect(want == 5)
+        // 25 waiting at containerConcurrency 10: two whole workers' worth; with 2 ready => want 4.
+        #expect(PoolPolicy.wholeWorkersWaiting(queued: 25, containerConcurrency: 10) == 2)
+        #expect(PoolPolicy.wholeWorkersWaiting(queued: 9, containerConcurrency: 10) == 0)
+        let want = 5
         #expect(PoolPolicy.workersToStart(want: want, ready: 2, starting: 1, maxScale: 0) == 2)
         #expect(PoolPolicy.workersToStart(want: want, ready: 2, starting: 1, maxScale: 4) == 1)
         #expect(PoolPolicy.workersToStart(want: want, ready: 2, starting: 3, maxScale: 0) == 0)
-        #expect(PoolPolicy.workersWantedForQueue(queued: 25, ready: 2, containerConcurrency: 0) == 2)
+        #expect(PoolPolicy.wholeWorkersWaiting(queued: 25, containerConcurrency: 0) == 0)
     }
 
     @Test func tick() {

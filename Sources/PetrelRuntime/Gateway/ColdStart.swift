@@ -50,7 +50,6 @@ final class ColdStartMetrics: @unchecked Sendable {
     private let count: Counter
     private let lock = NSLock()
     private var histograms: [String: Histogram<UInt64>] = [:]
-    private var recorded = 0
 
     init(function: String) {
         var t: [String: Metrics.Timer] = [:]
@@ -67,7 +66,6 @@ final class ColdStartMetrics: @unchecked Sendable {
         for (name, nanos) in c.phases { timers[name]?.recordNanoseconds(Int64(nanos)) }
         if let t = c.total { total.recordNanoseconds(Int64(t)) }
         lock.withLock {
-            recorded += 1
             for (name, nanos) in c.phases + (c.total.map { [("total", $0)] } ?? []) {
                 var h = histograms[name] ?? Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
                 _ = h.record(max(1, nanos / 1000))
@@ -88,6 +86,4 @@ final class ColdStartMetrics: @unchecked Sendable {
             return out
         }
     }
-
-    var coldStarts: Int { lock.withLock { recorded } }
 }

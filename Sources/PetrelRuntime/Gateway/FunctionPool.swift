@@ -33,18 +33,35 @@ final class FunctionPool: @unchecked Sendable {
         var id: Int
     }
 
+    /// A worker as the pool sees it. Its life (and its in-flight count) is the I/O-free
+    /// `WorkerLifecycle` state machine; the pool feeds it events and carries out its actions.
     final class WorkerSlot {
         let id: Int
         let socketPath: String
         var process: SpawnedWorker?
         var client: HTTP2Client?
-        var state: State = .starting
-        var inFlight = 0
+        var life = WorkerLifecycle()
         var cold: ColdStart
         /// Requests that waited for this worker's start: the first answered is its cold start.
         var coldPending = true
-        enum State: String { case starting, ready, draining, exited }
         init(id: Int, socketPath: String, cold: ColdStart) { self.id = id; self.socketPath = socketPath; self.cold = cold }
+
+        var isReady: Bool { life.isReady }
+        var isStarting: Bool {
+            switch life.state { case .spawning, .starting: true; default: false }
+        }
+        var inFlight: Int {
+            switch life.state { case .ready(_, let n), .draining(_, let n): n; default: 0 }
+        }
+        /// The `state` label of `petrel_workers`.
+        var stateName: String {
+            switch life.state {
+            case .spawning, .starting: "starting"
+            case .ready: "ready"
+            case .draining: "draining"
+            case .exited, .failed: "exited"
+            }
+        }
     }
 
     let name: String
@@ -118,9 +135,13 @@ final class FunctionPool: @unchecked Sendable {
         if !queue.isEmpty { scaleForQueue() }
     }
 
+    /// The least busy ready worker with room (a scan, no allocation: this runs per request).
     private func readyWorkerWithCapacity() -> WorkerSlot? {
-        let ready = workers.filter { $0.state == .ready && (settings.containerConcurrency == 0 || $0.inFlight < settings.containerConcurrency) }
-        return ready.min { $0.inFlight < $1.inFlight }
+        var best: WorkerSlot?
+        for w in workers where w.isReady && (settings.containerConcurrency == 0 || w.inFlight < settings.containerConcurrency) {
+            if best == nil || w.inFlight < best!.inFlight { best = w }
+        }
+        return best
     }
 
     /// Requests wait and no worker has room. At zero the activator decides at once (it does not
@@ -130,8 +151,8 @@ final class FunctionPool: @unchecked Sendable {
     /// made steady load at a concurrency limit start and drain a worker every few seconds
     /// (`petrel simulate`: 226 starts in 600 s where 3 workers do).
     private func scaleForQueue() {
-        let starting = workers.filter { $0.state == .starting }.count
-        let ready = workers.filter { $0.state == .ready }.count
+        let starting = workers.filter(\.isStarting).count
+        let ready = workers.filter(\.isReady).count
         var want: Int
         if ready == 0 && starting == 0 {
             want = autoscaler.onRequestAtZero(now: now())
@@ -143,7 +164,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func forward(_ p: Pending, to w: WorkerSlot) {
-        w.inFlight += 1
+        apply(.requestStarted, to: w)
         let isCold = w.coldPending && p.arrived <= (w.cold.ready ?? .max)
         if isCold { w.coldPending = false }
         var request = p.request
@@ -151,12 +172,12 @@ final class FunctionPool: @unchecked Sendable {
         if p.isGRPC { request.headers.add("te", "trailers") }
         let timer = eventLoop.scheduleTask(in: settings.timeout) { [self] in
             logger.warning("worker \(w.id) of \(name) did not answer within \(settings.timeout.nanoseconds / 1_000_000_000) s: killed")
-            w.process?.forceKill()
+            apply(.timedOut, to: w)
         }
         w.client!.send(request).hop(to: eventLoop).whenComplete { [self] result in
             timer.cancel()
             concurrencyChanged()   // integrate up to now before the count drops
-            w.inFlight -= 1
+            apply(.requestFinished, to: w)
             p.deadline?.cancel()
             switch result {
             case .success(var response):
@@ -191,7 +212,6 @@ final class FunctionPool: @unchecked Sendable {
                            "worker for '\(name)' failed while handling the request (\(error)); it is being replaced")
                 }
             }
-            if w.state == .draining && w.inFlight == 0 { w.process?.terminate() }
             pump()
         }
     }
@@ -235,6 +255,8 @@ final class FunctionPool: @unchecked Sendable {
             w.cold.enteredMain = claimed.enteredMain
             w.process = claimed.process
             workers.append(w)
+            apply(.spawned(pid: claimed.process.pid), to: w)
+            apply(.enteredMain, to: w)
             claimed.rebind({ [self] line in eventLoop.execute { self.report(w, line) } }, onExit: { [self] status in
                 eventLoop.execute { self.exited(w, status) }
             })
@@ -250,10 +272,10 @@ final class FunctionPool: @unchecked Sendable {
             w.process = try SpawnedWorker.spawn(executable: executable, arguments: args,
                 onReport: { [self] line in eventLoop.execute { self.report(w, line) } },
                 onExit: { [self] status in eventLoop.execute { self.exited(w, status) } })
+            apply(.spawned(pid: w.process!.pid), to: w)
             logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
         } catch {
             logger.error("cannot start a worker for \(name): \(error)")
-            w.state = .exited
             workers.removeAll { $0 === w }
             for p in queue { reject(p, status: 503, grpc: .unavailable, "cannot start a worker for '\(name)': \(error)") }
             queue.removeAll()
@@ -271,7 +293,7 @@ final class FunctionPool: @unchecked Sendable {
                 return
             }
             w.cold.ready = MonotonicClock.now()
-            w.state = .ready
+            apply(.becameReady, to: w)
             pump()
         }
     }
@@ -280,17 +302,19 @@ final class FunctionPool: @unchecked Sendable {
         let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return }
         switch parts[0] {
-        case "main": w.cold.enteredMain = UInt64(parts[1])
+        case "main":
+            w.cold.enteredMain = UInt64(parts[1])
+            apply(.enteredMain, to: w)
         case "mapped": w.cold.mapped = UInt64(parts[1])
         case "error": logger.error("worker \(w.id) of \(name): \(parts[1])")
         case "ready":
-            guard w.state == .starting else { return }
+            guard w.isStarting else { return }
             w.cold.ready = UInt64(parts[1])
             HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
                 switch result {
                 case .success(let client):
                     w.client = client
-                    if w.state == .starting { w.state = .ready }
+                    apply(.becameReady, to: w)
                     pump()
                 case .failure(let error):
                     logger.error("cannot reach worker \(w.id) of \(name): \(error)")
@@ -302,13 +326,39 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func exited(_ w: WorkerSlot, _ status: Int32) {
-        let expected = w.state == .draining
-        w.state = .exited
+        apply(.exited(status: status), to: w)
+        pump()
+    }
+
+    /// Feeds one lifecycle event to a worker's state machine and carries out the action.
+    private func apply(_ event: WorkerLifecycle.Event, to w: WorkerSlot) {
+        let action: WorkerLifecycle.Action
+        do { action = try w.life.handle(event) } catch {
+            logger.warning("worker \(w.id) of \(name): \(error)")
+            return
+        }
+        switch action {
+        case .none, .markReady, .stopRouting, .retryRequestElsewhere:
+            break   // routing reads `isReady`; forward only ever picks a ready worker
+        case .reapIdle:
+            w.process?.terminate()
+        case .killProcess:
+            // Failed: forgotten now (its reap is absorbed by the machine); its in-flight
+            // requests fail on the closed connection and are answered 502.
+            w.process?.forceKill()
+            forget(w)
+        case .removeWorker:
+            forget(w)
+        }
+    }
+
+    private func forget(_ w: WorkerSlot) {
+        if case .failed(let why) = w.life.state {
+            logger.warning("worker \(w.id) of \(name) ended: \(why)")
+        }
         w.client?.closeSoon()
         workers.removeAll { $0 === w }
-        try? FileManager.default.removeItem(atPath: w.socketPath)
-        if !expected { logger.warning("worker \(w.id) of \(name) exited unexpectedly (wait status \(status))") }
-        pump()
+        unlink(w.socketPath)
     }
 
     // MARK: autoscaling
@@ -337,8 +387,8 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Every tick: act on the autoscaler's decision.
     func tick() {
-        let ready = workers.filter { $0.state == .ready }
-        let starting = workers.filter { $0.state == .starting }.count
+        let ready = workers.filter(\.isReady)
+        let starting = workers.filter(\.isStarting).count
         let d = autoscaler.decide(now: now(), readyWorkers: ready.count)
         lastDecision = d
         guard d.valid else { return }
@@ -348,8 +398,7 @@ final class FunctionPool: @unchecked Sendable {
             // Drain the least busy first; a draining worker takes no new request and exits when
             // its in-flight requests are done.
             for w in ready.sorted(by: { $0.inFlight < $1.inFlight }).prefix(ready.count - d.desired) {
-                w.state = .draining
-                if w.inFlight == 0 { w.process?.terminate() }
+                apply(.drain, to: w)
             }
         }
     }
@@ -371,10 +420,7 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Drains every worker (server shutdown or scale to zero by an admin call).
     func drainAll() {
-        for w in workers where w.state != .exited {
-            w.state = .draining
-            if w.inFlight == 0 { w.process?.terminate() }
-        }
+        for w in workers { apply(.drain, to: w) }
     }
 
     struct Snapshot: Sendable {
@@ -397,7 +443,7 @@ final class FunctionPool: @unchecked Sendable {
 
     var snapshot: Snapshot {
         var states: [String: Int] = ["starting": 0, "ready": 0, "draining": 0]
-        for w in workers { states[w.state.rawValue, default: 0] += 1 }
+        for w in workers { states[w.stateName, default: 0] += 1 }
         return Snapshot(states: states, queued: queue.count, desired: lastDecision?.desired, panicking: lastDecision?.panicking ?? false)
     }
 }

@@ -30,6 +30,9 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     let logger: Logger
     let accessLog: Bool
     let metrics: ServingMetrics
+    let answers: MetadataAnswers
+    /// Per-function metric handles, fixed at start: read unlocked on every request.
+    let functionMetrics: [String: FunctionMetrics]
     private var timers: [RepeatedTask] = []
 
     public init(functions: [GatewayFunction], group: EventLoopGroup, executable: String, socketDirectory: String,
@@ -38,7 +41,15 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         self.prometheus = prometheus
         self.logger = logger
         self.accessLog = accessLog
-        metrics = ServingMetrics()
+        let byName = self.functions
+        answers = MetadataAnswers { name, version in
+            guard let f = byName[name] else { return .failure(.notFound("unknown model '\(name)'")) }
+            if let version, version != "1" { return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: 1)")) }
+            return .success(f.signature)
+        }
+        let metrics = ServingMetrics()
+        self.metrics = metrics
+        functionMetrics = Dictionary(functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
         prewarm = prewarmSize > 0 ? PrewarmPool(size: prewarmSize, eventLoop: group.next(), executable: executable,
                                                 socketDirectory: socketDirectory, threads: prewarmThreads, logger: logger,
                                                 warmArtifact: Self.smallestArtifact(functions),
@@ -98,32 +109,23 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         if request.path == "/metrics" || request.path.hasPrefix("/metrics?") {
             return responder.respond(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText()))
         }
-        switch OIPRest.route(method: request.method, path: request.path) {
-        case .modelInfer(let name, let version), .tfsPredict(let name, let version, _):
+        let route = OIPRest.route(method: request.method, path: request.path)
+        if let (r, _) = answers.rest(route) { return responder.respond(r) }
+        switch route {
+        case .modelInfer(let name, let version):
             guard let pool = find(name, version, responder, grpc: false) else { return }
             forward(pool, request, responder, grpc: false, deadline: nil)
-        case .serverLive: json(responder, 200, OIPRest.encodeLive(true))
-        case .serverReady: json(responder, 200, OIPRest.encodeReady(true))
-        case .serverMetadata: json(responder, 200, OIPRest.encodeServerMetadata(version: petrelCompilerVersion))
-        case .modelMetadata(let name, let version):
-            guard find(name, version, responder, grpc: false) != nil else { return }
-            json(responder, 200, OIPRest.encodeModelMetadata(functions[name]!.signature))
-        case .modelReady(let name, let version):
-            // At zero a function is still ready: the first request starts a worker.
-            guard find(name, version, responder, grpc: false) != nil else { return }
-            json(responder, 200, OIPRest.encodeReady(true))
-        case .tfsModelStatus(let name, let version, _):
-            guard find(name, version, responder, grpc: false) != nil else { return }
-            json(responder, 200, TFServingRest.encodeModelStatus(versions: ["1"]))
-        case .tfsMetadata(let name, let version, _):
-            guard find(name, version, responder, grpc: false) != nil else { return }
-            json(responder, 200, TFServingRest.encodeMetadata(functions[name]!.signature, version: "1"))
+        case .tfsPredict(let name, let version, let label):
+            switch answers.resolve(name, version, label: label) {
+            case .success: forward(pools[name]!, request, responder, grpc: false, deadline: nil)
+            case .failure(let e): json(responder, e.httpStatus, OIPRest.encodeError(e))
+            }
         case .methodNotAllowed(let allow):
             var r = HTTPResponse(status: 405, contentType: "application/json",
                                  body: OIPRest.encodeError(message: "method \(request.method) not allowed; allowed: \(allow)"))
             r.headers.add("allow", allow)
             responder.respond(r)
-        case .notFound:
+        default:
             json(responder, 404, OIPRest.encodeError(message: "no route for \(request.method) \(request.path)"))
         }
     }
@@ -193,25 +195,15 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             var deadline: NIODeadline?
             if let t = request.headers["grpc-timeout"], let amount = GRPCWire.timeout(t) { deadline = .now() + amount }
             forward(pool, request, responder, grpc: true, deadline: deadline)
-        case "ServerLive": reply(.success(OIPGrpc.encodeServerLiveResponse(live: true)))
-        case "ServerReady": reply(.success(OIPGrpc.encodeServerReadyResponse(ready: true)))
-        case "ServerMetadata": reply(.success(OIPGrpc.encodeServerMetadataResponse(version: petrelCompilerVersion)))
-        case "ModelReady", "ModelMetadata":
-            let decoded = Result { () throws(ProtocolError) in
-                method == "ModelReady" ? try OIPGrpc.decodeModelReadyRequest(message) : try OIPGrpc.decodeModelMetadataRequest(message)
-            }
-            guard case .success(let req) = decoded else { return reply(decoded.map { _ in [] }) }
-            guard find(req.name, req.version, responder, grpc: true) != nil else { return }
-            reply(.success(method == "ModelReady" ? OIPGrpc.encodeModelReadyResponse(ready: true)
-                                                  : OIPGrpc.encodeModelMetadataResponse(functions[req.name]!.signature)))
         default:
+            if let answer = answers.grpc(method: method, message: message) { return reply(answer) }
             responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown method \(method) in service \(ServingService.grpcService)")))
         }
     }
 
     private func forward(_ pool: FunctionPool, _ request: HTTPRequest, _ responder: HTTPResponder, grpc: Bool, deadline: NIODeadline?) {
         let start = DispatchTime.now().uptimeNanoseconds
-        let handles = metrics.function(pool.name)
+        let handles = functionMetrics[pool.name]!
         handles.started()
         let proto: ServingMetrics.WireProtocol = grpc ? .grpc : (request.path.hasPrefix("/v1/") ? .tfserving : .rest)
         let accessLog = self.accessLog, logger = self.logger
@@ -229,19 +221,13 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     }
 
     private func find(_ name: String, _ version: String?, _ responder: HTTPResponder, grpc: Bool) -> FunctionPool? {
-        let error: ProtocolError
-        if let pool = pools[name] {
-            if version == nil || version == "1" { return pool }
-            error = .notFound("model '\(name)' has no version '\(version!)' (versions: 1)")
-        } else {
-            error = .notFound("unknown model '\(name)'")
+        switch answers.lookup(name, version) {
+        case .success: return pools[name]
+        case .failure(let e):
+            if grpc { responder.respond(GRPCWire.response(.failure(.notFound, e.message))) }
+            else { json(responder, 404, OIPRest.encodeError(e)) }
+            return nil
         }
-        if grpc {
-            responder.respond(GRPCWire.response(.failure(.notFound, error.message)))
-        } else {
-            json(responder, 404, OIPRest.encodeError(error))
-        }
-        return nil
     }
 
     private func json(_ responder: HTTPResponder, _ status: Int, _ body: [UInt8]) {

@@ -25,14 +25,6 @@ public enum PoolPolicy {
         containerConcurrency > 0 ? queued / containerConcurrency : 0
     }
 
-    /// The pool's first policy (a worker per partial worker's worth waiting), which churned under
-    /// steady load; kept so `petrel simulate` tests can show the difference.
-    /// E.g. containerConcurrency 10, 25 queued, 2 ready, 1 starting => want 2 + 3 = 5: start 2.
-    public static func workersWantedForQueue(queued: Int, ready: Int, containerConcurrency: Int) -> Int {
-        guard containerConcurrency > 0 else { return ready }
-        return ready + (queued + containerConcurrency - 1) / containerConcurrency
-    }
-
     /// `scaleForQueue`, the end: `want` capped by maxScale (0 = unlimited), less what is ready
     /// or starting.
     public static func workersToStart(want: Int, ready: Int, starting: Int, maxScale: Int) -> Int {
