@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // Cold-start phase latencies per function (fixed memory, exact percentiles)
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The registry (SQLite): migrations, transactions, concurrent access from CLI and server.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -51,9 +53,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // The registry of deployed functions: revisions, traffic, tags, API keys (SQLite via GRDB).
+        .target(name: "PetrelRegistry", dependencies: [
+            "COpenSSL",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Serving: functions, the inference service behind the protocols, metrics and logs.
         .target(name: "PetrelRuntime", dependencies: [
-            "PetrelModel", "PetrelProtocol", "PetrelHTTP2",
+            "PetrelModel", "PetrelProtocol", "PetrelHTTP2", "PetrelRegistry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -62,7 +69,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "petrel", dependencies: [
-            "PetrelModel", "PetrelKernels", "PetrelRuntime", "PetrelHTTP2", "PetrelProtocol",
+            "PetrelModel", "PetrelKernels", "PetrelRuntime", "PetrelHTTP2", "PetrelProtocol", "PetrelRegistry",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -73,7 +80,8 @@ let package = Package(
         .testTarget(name: "PetrelModelTests", dependencies: ["PetrelModel"]),
         .testTarget(name: "PetrelProtocolTests", dependencies: ["PetrelProtocol"]),
         .testTarget(name: "PetrelHTTP2Tests", dependencies: ["PetrelHTTP2"]),
-        .testTarget(name: "PetrelRuntimeTests", dependencies: ["PetrelRuntime"]),
+        .testTarget(name: "PetrelRegistryTests", dependencies: ["PetrelRegistry"]),
+        .testTarget(name: "PetrelRuntimeTests", dependencies: ["PetrelRuntime", "PetrelRegistry"]),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelModel"]),
     ],
     swiftLanguageModes: [.v5]

@@ -4,3 +4,5 @@
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>

@@ -53,8 +53,9 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
             current &+= 1
             var headers = HTTPHeaders()
             for (n, v) in h.headers { headers.add(n.lowercased(), v) }
-            let request = HTTPRequest(method: h.method.rawValue, path: h.uri, authority: h.headers.first(name: "host"),
+            var request = HTTPRequest(method: h.method.rawValue, path: h.uri, authority: h.headers.first(name: "host"),
                                       scheme: scheme, headers: headers, body: body, version: .http1_1)
+            request.fromLoopback = context.channel.remoteAddress?.isLoopback ?? true
             body = []
             responding = true
             service.handle(request, responder: HTTPResponder(eventLoop: context.eventLoop, sink: self, stream: current))

@@ -33,7 +33,10 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let eventLoop = context.eventLoop
+        let loopback = context.channel.remoteAddress?.isLoopback ?? true
         session.onRequest = { [unowned self] id, request in
+            var request = request
+            request.fromLoopback = loopback
             service.handle(request, responder: HTTPResponder(eventLoop: eventLoop, sink: self, stream: id))
         }
         session.onRefused = { [weak events] _, response in events?.refused(status: response.status) }

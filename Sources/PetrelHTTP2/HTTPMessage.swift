@@ -30,6 +30,9 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     public var body: [UInt8]
     public var version: HTTPVersion
+    /// The peer connected over loopback or a Unix socket (the admin API answers only such peers
+    /// unless told otherwise).
+    public var fromLoopback = true
 
     public init(method: String, path: String, authority: String? = nil, scheme: String = "http",
                 headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], version: HTTPVersion = .http2) {
@@ -103,4 +106,15 @@ private final class TransformingSink: ResponseSink, @unchecked Sendable {
     let transform: @Sendable (HTTPResponse) -> HTTPResponse
     init(inner: ResponseSink, transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) { self.inner = inner; self.transform = transform }
     func complete(stream: Int32, response: HTTPResponse) { inner.complete(stream: stream, response: transform(response)) }
+}
+
+extension SocketAddress {
+    /// 127.0.0.0/8, ::1, or a Unix socket: a peer on this machine.
+    public var isLoopback: Bool {
+        switch self {
+        case .unixDomainSocket: return true
+        case .v4: return ipAddress?.hasPrefix("127.") ?? false
+        case .v6: return ipAddress == "::1" || (ipAddress?.hasPrefix("::ffff:127.") ?? false)
+        }
+    }
 }

@@ -29,32 +29,57 @@ public enum Compiler {
     /// The options that change the compiler's output, part of the cache key.
     static var optionsKey: String { "isa=\(KernelTable.current.isa.rawValue);nr=\(KernelTable.current.gemm.nr)" }
 
-    public static func cacheKey(modelBytes: Data) -> (key: String, sourceSHA256: String) {
+    /// Renames change the artifact's signature, so they are part of the key (absent when none,
+    /// so keys of artifacts compiled before renames existed stay valid).
+    public static func cacheKey(modelBytes: Data, renames: [String: String] = [:]) -> (key: String, sourceSHA256: String) {
         var src = SHA256(); src.update(modelBytes)
         let source = SHA256.hex(src.finish())
         var h = SHA256()
         h.update("petrel-artifact\n\(source)\n\(petrelCompilerVersion)\n\(optionsKey)\n")
+        if !renames.isEmpty { h.update("renames=" + renames.sorted { $0.key < $1.key }.map { "\($0.key)>\($0.value)" }.joined(separator: ",") + "\n") }
         return (SHA256.hex(h.finish()), source)
+    }
+
+    /// Hex SHA-256 of a file's bytes (the registry's model identity).
+    public static func sha256(of data: Data) -> String {
+        var h = SHA256(); h.update(data); return SHA256.hex(h.finish())
+    }
+
+    /// Gives graph inputs and outputs the names a function exposes (function.yaml's `from:`).
+    /// Values are referred to by index, so only the signature changes.
+    static func applyRenames(_ renames: [String: String], to g: inout Graph) throws {
+        guard !renames.isEmpty else { return }
+        let ends = g.inputs + g.outputs
+        let endNames = Set(ends.map { g.values[$0].name })
+        for from in renames.keys.sorted() where !endNames.contains(from) {
+            throw ModelError(.invalidGraph, "rename of '\(from)': the model has no input or output of that name (inputs: \(g.inputs.map { g.values[$0].name }.joined(separator: ", ")); outputs: \(g.outputs.map { g.values[$0].name }.joined(separator: ", ")))")
+        }
+        for v in Set(ends) { if let to = renames[g.values[v].name] { g.values[v].name = to } }
+        let names = (g.inputs + g.outputs).map { g.values[$0].name }
+        if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw ModelError(.invalidGraph, "after renames, two inputs or outputs are both named '\(dup)'")
+        }
     }
 
     public static func artifactPath(digest: String) -> String { "\(cacheDirectory)/\(digest).petrel" }
 
     /// Compiles `path` (or finds it in the cache) and loads the artifact.
-    public static func compile(path: String, probeDim: Int = 1, threads: Int = 1,
+    public static func compile(path: String, probeDim: Int = 1, threads: Int = 1, renames: [String: String] = [:],
                                progress: ((String) -> Void)? = nil) throws -> (CompiledModel, CompileReport) {
         let start = Date()
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
             throw ModelError(.io, "cannot read \(path): \(error.localizedDescription)")
         }
-        let (key, sourceSHA) = cacheKey(modelBytes: data)
+        let (key, sourceSHA) = cacheKey(modelBytes: data, renames: renames)
         let out = artifactPath(digest: key)
         if let cached = try? CompiledModel.load(path: out, verifyWeights: true) {
             let report = try summarize(cached, key: key, path: out, fromCache: true, passes: [], probeDim: probeDim, threads: threads, start: start)
             return (cached, report)
         }
         progress?("importing \(path) (\(data.count / 1024) KiB)")
-        let g0 = try ONNXImporter.importModel(data)
+        var g0 = try ONNXImporter.importModel(data)
+        try applyRenames(renames, to: &g0)
         progress?("optimising \(g0.nodes.count) nodes")
         let (g, passes) = try optimize(g0, threads: threads)
         progress?("writing artifact")

@@ -11,11 +11,13 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public init(file: String, key: String, message: String) { self.file = file; self.key = key; self.message = message }
 }
 
-/// One declared tensor in function.yaml (documentation that is checked against the model).
+/// One declared tensor in function.yaml: documentation checked against the model, and, with
+/// `from:`, a rename (the function exposes `name` for the model's `from`).
 public struct DeclaredTensor: Equatable, Sendable {
     public var name: String
-    public var datatype: String
-    public var shape: [Int64]
+    public var from: String?
+    public var datatype: String?
+    public var shape: [Int64]?
 }
 
 /// A function's `function.yaml`. Unknown keys are errors: a typo must not silently become a
@@ -29,10 +31,29 @@ public struct FunctionConfig: Equatable, Sendable {
     public var outputs: [DeclaredTensor]?
     /// The folder the file was read from.
     public var directory: String
+    /// What error messages call the file: its path, or a stored revision's id.
+    public var file = ""
     /// `limits:` — per-worker concurrency, request timeout, worker memory.
     public var limits = Limits()
     /// `scaling:` — Knative KPA settings, validated by `ScalingConfig`.
     public var scaling = ScalingConfig()
+    /// `auth:` — who may invoke it.
+    public var auth = Auth.public
+
+    public enum Auth: String, Equatable, Sendable {
+        /// Anyone who can reach the server.
+        case `public`
+        /// Only callers presenting an API key scoped to the function (`Authorization: Bearer`).
+        case key
+    }
+
+    /// The model's tensor names → the names the function exposes (`from:` entries), applied at
+    /// compile time so workers and clients only ever see the exposed names.
+    public var renames: [String: String] {
+        var r: [String: String] = [:]
+        for t in (inputs ?? []) + (outputs ?? []) { if let from = t.from, from != t.name { r[from] = t.name } }
+        return r
+    }
 
     public struct Limits: Equatable, Sendable {
         /// Requests one worker takes at once; 0 = unlimited (Knative's containerConcurrency).
@@ -47,7 +68,7 @@ public struct FunctionConfig: Equatable, Sendable {
     }
 
     public static let fileName = "function.yaml"
-    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs", "limits", "scaling"]
+    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs", "limits", "scaling", "auth"]
 
     public static func load(directory: String) throws -> FunctionConfig {
         let path = (directory as NSString).appendingPathComponent(fileName)
@@ -104,7 +125,19 @@ public struct FunctionConfig: Equatable, Sendable {
         var config = FunctionConfig(name: nameString, description: description, model: modelPath,
                                     inputs: try tensors(map["inputs"], "inputs", fail),
                                     outputs: try tensors(map["outputs"], "outputs", fail), directory: directory)
+        config.file = file
         config.limits = try limits(map["limits"], fail)
+        if let a = map["auth"] {
+            guard let s = a as? String, let auth = Auth(rawValue: s) else { throw fail("auth", "= \(a): must be public or key") }
+            config.auth = auth
+        }
+        for key in ["inputs", "outputs"] {
+            let list = (key == "inputs" ? config.inputs : config.outputs) ?? []
+            var seen: Set<String> = []
+            for (i, t) in list.enumerated() where !seen.insert(t.name).inserted {
+                throw fail("\(key)[\(i)].name", "= \"\(t.name)\": declared twice")
+            }
+        }
         let scaling: [String: Any]
         switch map["scaling"] {
         case nil: scaling = [:]
@@ -176,6 +209,10 @@ public struct FunctionConfig: Equatable, Sendable {
         return Int(s)
     }
 
+    /// The Open Inference Protocol's datatypes.
+    static let datatypes = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
+                            "FP16", "FP32", "FP64", "BF16", "BYTES"]
+
     public var modelPath: String { (directory as NSString).appendingPathComponent(model) }
 
     /// RFC 1123 label: what Knative and Kubernetes require of a name that ends up in URLs.
@@ -194,16 +231,31 @@ public struct FunctionConfig: Equatable, Sendable {
         return try list.enumerated().map { i, item in
             let k = "\(key)[\(i)]"
             guard let m = item as? [String: Any] else { throw fail(k, "must be a mapping with name, datatype, shape") }
-            for extra in m.keys.sorted() where !["name", "datatype", "shape"].contains(extra) {
-                throw fail("\(k).\(extra)", "unknown key (known keys: datatype, name, shape)")
+            for extra in m.keys.sorted() where !["name", "from", "datatype", "shape"].contains(extra) {
+                throw fail("\(k).\(extra)", "unknown key (known keys: datatype, from, name, shape)")
             }
-            guard let name = m["name"] as? String else { throw fail("\(k).name", "is required and must be a string") }
-            guard let dt = m["datatype"] as? String else { throw fail("\(k).datatype", "is required and must be a string such as FP32") }
-            guard let shape = m["shape"] as? [Any], let dims = shape.map({ ($0 as? Int).map(Int64.init) }) as? [Int64],
-                  dims.allSatisfy({ $0 >= -1 }) else {
-                throw fail("\(k).shape", "must be a list of integers, -1 for any size")
+            guard let name = m["name"] as? String, !name.isEmpty else { throw fail("\(k).name", "is required and must be a string") }
+            var from: String?
+            if let f = m["from"] {
+                guard let s = f as? String, !s.isEmpty else { throw fail("\(k).from", "= \(f): must be the model's name for this tensor") }
+                from = s
             }
-            return DeclaredTensor(name: name, datatype: dt, shape: dims)
+            var datatype: String?
+            if let d = m["datatype"] {
+                guard let s = d as? String, datatypes.contains(s) else {
+                    throw fail("\(k).datatype", "= \(d): must be one of \(datatypes.joined(separator: ", "))")
+                }
+                datatype = s
+            }
+            var dims: [Int64]?
+            if let shape = m["shape"] {
+                guard let list = shape as? [Any], let ds = list.map({ ($0 as? Int).map(Int64.init) }) as? [Int64],
+                      ds.allSatisfy({ $0 >= -1 }) else {
+                    throw fail("\(k).shape", "= \(shape): must be a list of integers, -1 for any size")
+                }
+                dims = ds
+            }
+            return DeclaredTensor(name: name, from: from, datatype: datatype, shape: dims)
         }
     }
 }

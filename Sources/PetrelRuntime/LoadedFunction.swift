@@ -15,7 +15,7 @@ public final class LoadedFunction: @unchecked Sendable {
     public let inlineExecutor: Executor
     public let signature: ModelSignature
     /// In-process serving has one version per function; revisions arrive with the registry.
-    public let version = "1"
+    public var version = "1"
     /// One batch-1 inference measured at load: requests whose estimated cost is below
     /// `inlineBudgetNanos` run on the event loop (a hop costs more than they do), the rest on
     /// the inference queue so an event loop is never stalled by a slow model.
@@ -27,7 +27,7 @@ public final class LoadedFunction: @unchecked Sendable {
     public var name: String { config.name }
 
     public convenience init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
-        let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, progress: progress)
+        let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, renames: config.renames, progress: progress)
         try self.init(config: config, model: model, digest: report.digest, threads: threads)
         try Self.check(config, against: signature)
     }
@@ -85,7 +85,7 @@ public final class LoadedFunction: @unchecked Sendable {
     /// function.yaml's declared inputs and outputs are documentation; they must agree with the
     /// model, or the file would mislead its reader.
     static func check(_ config: FunctionConfig, against sig: ModelSignature) throws {
-        let file = (config.directory as NSString).appendingPathComponent(FunctionConfig.fileName)
+        let file = config.file
         for (key, declared, actual) in [("inputs", config.inputs, sig.inputs), ("outputs", config.outputs, sig.outputs)] {
             guard let declared else { continue }
             let names = actual.map(\.name)
@@ -93,11 +93,11 @@ public final class LoadedFunction: @unchecked Sendable {
                 throw ConfigError(file: file, key: key, message: "= \(declared.map(\.name)): the model's \(key) are \(names)")
             }
             for (i, (d, a)) in zip(declared, actual).enumerated() {
-                if d.datatype != a.datatype.rawValue {
-                    throw ConfigError(file: file, key: "\(key)[\(i)].datatype", message: "= \(d.datatype): the model's '\(a.name)' is \(a.datatype.rawValue)")
+                if let dt = d.datatype, dt != a.datatype.rawValue {
+                    throw ConfigError(file: file, key: "\(key)[\(i)].datatype", message: "= \(dt): the model's '\(a.name)' is \(a.datatype.rawValue)")
                 }
-                if d.shape != a.shape {
-                    throw ConfigError(file: file, key: "\(key)[\(i)].shape", message: "= \(d.shape): the model's '\(a.name)' has shape \(a.shape)")
+                if let shape = d.shape, shape != a.shape {
+                    throw ConfigError(file: file, key: "\(key)[\(i)].shape", message: "= \(shape): the model's '\(a.name)' has shape \(a.shape)")
                 }
             }
         }

@@ -11,9 +11,13 @@ struct MetadataAnswers: Sendable {
 
     static let grpcMethods = ["ServerLive", "ServerReady", "ServerMetadata", "ModelReady", "ModelMetadata"]
 
+    /// A TF Serving label of a function (the gateway resolves tags); nil: the rule below.
+    var labelLookup: (@Sendable (String, String) -> Result<ModelSignature, ProtocolError>)? = nil
+
     /// TF Serving labels name versions. With one version per function, "latest" and "stable" are it.
     func resolve(_ name: String, _ version: String?, label: String?) -> Result<ModelSignature, ProtocolError> {
         guard let label else { return lookup(name, version) }
+        if let labelLookup { return labelLookup(name, label) }
         return lookup(name, nil).flatMap { sig in
             label == "latest" || label == "stable" ? .success(sig)
                 : .failure(.notFound("model '\(name)' has no version label '\(label)' (labels: latest, stable)"))

@@ -24,14 +24,14 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     let unknownMetrics: FunctionMetrics
 
     public init(catalog: FunctionCatalog, metrics: ServingMetrics, prometheus: PrometheusCollectorRegistry?,
-                logger: Logger, accessLog: Bool) {
+                logger: Logger, accessLog: Bool, anyVersion: Bool = false) {
         self.catalog = catalog
         self.metrics = metrics
         functionMetrics = Dictionary(catalog.functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
         unknownMetrics = metrics.function(ServingMetrics.unknownFunction)
         answers = MetadataAnswers { name, version in
             guard let f = catalog.function(named: name) else { return .failure(.notFound("unknown model '\(name)'")) }
-            if let version, version != f.version {
+            if let version, version != f.version, !anyVersion {
                 return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: \(f.version))"))
             }
             return .success(f.signature)

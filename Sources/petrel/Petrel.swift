@@ -8,7 +8,7 @@ struct Petrel: ParsableCommand {
         commandName: "petrel",
         abstract: "Serverless model serving: compile, run and benchmark ONNX models.",
         version: petrelCompilerVersion,
-        subcommands: [Serve.self, Worker.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self, Simulate.self])
+        subcommands: [Serve.self, Worker.self, Deploy.self, Traffic.self, Rollback.self, List.self, Describe.self, Delete.self, Keys.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self, Simulate.self])
 
     /// `petrel worker` is parsed by hand: ArgumentParser's reflection walks the binary's protocol
     /// conformance records on first use, which costs milliseconds of every cold start.

@@ -6,6 +6,7 @@ import NIOPosix
 import Prometheus
 import PetrelHTTP2
 import PetrelModel
+import PetrelRegistry
 import PetrelRuntime
 
 struct Serve: ParsableCommand {
@@ -15,7 +16,10 @@ struct Serve: ParsableCommand {
     @Flag(help: "Run models inside the server process (the monolith / edge mode) instead of in worker processes.") var inProcess = false
     @Option(help: "Generic workers kept started and waiting for a function's cold start (worker mode).") var prewarm = 1
     @Option(help: "Intra-op threads per worker process (default: all cores).") var workerThreads: Int?
-    @Option(help: "Folder with one sub-folder per function (each with function.yaml).") var functions = "functions"
+    @Option(help: "Folder with one sub-folder per function (each with function.yaml). In worker mode each is deployed into the registry unless it already holds that content (or the function was deleted).") var functions = "functions"
+    @OptionGroup var registryOption: RegistryOption
+    @Option(help: "Also write the admin key made at the registry's first start to this file (mode 0600).") var adminKeyFile: String?
+    @Flag(help: "Answer the admin API from other machines too (it needs the admin key either way).") var adminRemote = false
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "TCP port (0 picks a free one).") var port = 8080
     @Option(help: "Listen on this Unix socket instead of TCP.") var unixSocket: String?
@@ -52,7 +56,7 @@ struct Serve: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "petrel")
 
-        if !inProcess { return try runGateway(logger: logger, registry: registry) }
+        if !inProcess { return try runGateway(logger: logger, prometheus: registry) }
         let catalog = try loadingFunctions { try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger) }
         if catalog.functions.isEmpty { logger.warning("no functions under \(functions) (folders with function.yaml)") }
 
@@ -94,16 +98,22 @@ struct Serve: ParsableCommand {
         return config
     }
 
-    /// Worker mode: the gateway compiles every function, then serves them through worker
-    /// processes started on demand and stopped when idle.
-    func runGateway(logger: Logger, registry: PrometheusCollectorRegistry) throws {
-        let functions = try loadingFunctions {
-            try FunctionConfig.loadAll(directory: self.functions).map { config in
-                let f = try GatewayFunction.load(config, workerThreads: workerThreads ?? threads.count) { logger.info("\(config.name): \($0)") }
-                logger.info("compiled function", metadata: ["function": "\(f.name)", "artifact": "\(f.artifactPath)"])
-                return f
-            }
+    /// Worker mode: functions come from the registry (seeded from `--functions`); the gateway
+    /// serves them through worker processes started on demand and stopped when idle.
+    func runGateway(logger: Logger, prometheus: PrometheusCollectorRegistry) throws {
+        let registryPath = registryOption.path
+        let registry: Registry
+        do { registry = try Registry(path: registryPath) } catch {
+            stderrLine("error: cannot open the registry \(registryPath): \(error)")
+            throw ExitCode(3)
         }
+        if let other = ServerFile.running(registry: registryPath), other.pid != getpid() {
+            stderrLine("error: petrel serve (pid \(other.pid), \(other.url)) already serves the registry \(registryPath); stop it, or pass --registry")
+            throw ExitCode(2)
+        }
+        try ensureAdminKey(registry, logger: logger)
+        try loadingFunctions { try seed(registry, logger: logger) }
+
         var config = serverConfiguration()
         // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
         // workers, and with one loop a request never changes threads inside the gateway.
@@ -112,9 +122,11 @@ struct Serve: ParsableCommand {
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
-        let gateway = Gateway(functions: functions, group: group, executable: SpawnedWorker.currentExecutable,
-                              socketDirectory: socketDir, prewarmSize: max(0, prewarm), prewarmThreads: workerThreads ?? threads.count,
-                              prometheus: registry, logger: logger, accessLog: !noAccessLog)
+        let gateway = try loadingFunctions {
+            try Gateway(registry: registry, group: group, executable: SpawnedWorker.currentExecutable,
+                        socketDirectory: socketDir, prewarmSize: max(0, prewarm), workerThreads: workerThreads ?? threads.count,
+                        prometheus: prometheus, logger: logger, accessLog: !noAccessLog, adminFromAnywhere: adminRemote)
+        }
         let server: HTTPServer
         let bound: String
         do {
@@ -125,14 +137,54 @@ struct Serve: ParsableCommand {
             stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
             throw ExitCode(3)
         }
+        try? ServerFile(pid: getpid(), url: bound).write(registry: registryPath)
+        defer { ServerFile.remove(registry: registryPath) }
         gateway.start()
-        logger.notice("serving \(functions.count) function(s) on \(bound) with worker processes (prewarm \(prewarm)): \(functions.map(\.name).joined(separator: ", "))")
+        let names = gateway.functionNames
+        logger.notice("serving \(names.count) function(s) on \(bound) with worker processes (prewarm \(prewarm)): \(names.joined(separator: ", "))")
         waitForSignal()
         logger.notice("shutting down: GOAWAY sent, finishing in-flight requests, draining workers")
         server.shutdownGracefully()
         gateway.stop()
         try? group.syncShutdownGracefully()
         logger.notice("stopped")
+    }
+
+    /// At the registry's first start: an admin key, printed once (only its hash is kept).
+    private func ensureAdminKey(_ registry: Registry, logger: Logger) throws {
+        guard try !registry.hasActiveAdminKey() else { return }
+        let (record, key) = try registry.createKey(name: "admin", scope: .admin)
+        stderrLine("""
+            ---------------------------------------------------------------------------
+            Admin key \(record.id), shown only this once (the registry keeps its hash):
+              \(key)
+            The CLI reads it from PETREL_ADMIN_KEY when it talks to this server.
+            Lost it? Stop the server and run `petrel keys create --admin NAME`.
+            ---------------------------------------------------------------------------
+            """)
+        if let adminKeyFile {
+            _ = FileManager.default.createFile(atPath: adminKeyFile, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        }
+    }
+
+    /// Deploys each folder under `--functions` whose content the registry does not hold yet, so
+    /// the bundled functions serve on a fresh machine and an edited folder becomes a new
+    /// revision on restart. A function deleted with `petrel delete` stays deleted.
+    private func seed(_ registry: Registry, logger: Logger) throws {
+        guard FileManager.default.fileExists(atPath: functions) else { return }
+        for config in try FunctionConfig.loadAll(directory: functions) {
+            if try registry.wasDeleted(config.name) {
+                logger.notice("\(config.name): deleted with `petrel delete`; not deployed again from \(config.directory) (`petrel deploy` brings it back)")
+                continue
+            }
+            for source in try DeploySource.scan(config.directory) {
+                let sha = try ModelStore.store(source.modelPath)
+                if try registry.findRevision(function: source.config.name, config: source.configText, modelSHA256: sha) != nil { continue }
+                let prepared = try Deployer.prepare(source, progress: { logger.info("\(config.name): \($0)") })
+                let (rev, _, _) = try Registration.deployOffline(prepared, function: source.config.name, registry: registry, traffic: 100)
+                logger.notice("deployed \(config.directory) as \(rev.id) (100 % of traffic)")
+            }
+        }
     }
 
     private func waitForSignal() { StopSignals().wait() }

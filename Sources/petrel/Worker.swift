@@ -18,6 +18,7 @@ struct Worker: ParsableCommand {
     @Option(help: "HOST:PORT to listen on (standalone).") var listen: String?
     @Option(help: "Compiled artifact to map.") var artifact: String?
     @Option(help: "The function's name (with --artifact).") var name: String?
+    @Option(help: "The revision number it answers as (model_version); any requested version is accepted: the gateway resolved it.") var version: String?
     @Option(help: "A function folder to compile and serve (standalone).") var function: String?
     @Option(help: "File descriptor to report phases on (`PHASE NANOS` lines).") var reportFd: Int32?
     @Option(help: "File descriptor whose end-of-file means the gateway is gone: exit.") var lifelineFd: Int32?
@@ -35,7 +36,7 @@ struct Worker: ParsableCommand {
         var w = Worker()
         w.threads = ThreadsOption()
         w.threads.threads = nil
-        (w.socket, w.listen, w.artifact, w.name, w.function) = (nil, nil, nil, nil, nil)
+        (w.socket, w.listen, w.artifact, w.name, w.function, w.version) = (nil, nil, nil, nil, nil, nil)
         (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog, w.warmArtifact, w.premap) = (nil, nil, nil, false, nil, nil)
         var i = 0
         while i < args.count {
@@ -44,6 +45,7 @@ struct Worker: ParsableCommand {
             case "--socket": w.socket = v
             case "--artifact": w.artifact = v
             case "--name": w.name = v
+            case "--version": w.version = v
             case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
             case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads.threads = n
@@ -127,7 +129,7 @@ struct Worker: ParsableCommand {
             throw ExitCode(3)
         }
         report("ready \(MonotonicClock.now())")
-        if let artifact, let name { service.load(name: name, artifactPath: artifact) }
+        if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version) }
         else if let warmArtifact {
             service.prepare(warmArtifact: warmArtifact, premap: premap?.split(separator: ",").map(String.init) ?? [])
         }

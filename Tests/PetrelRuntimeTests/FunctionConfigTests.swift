@@ -23,6 +23,25 @@ import Testing
         #expect(c.name == "digits-mlp" && c.model == "model.onnx" && c.modelPath == "f/model.onnx")
         #expect(c.inputs == [DeclaredTensor(name: "input", datatype: "FP32", shape: [-1, 64])])
         #expect(c.outputs == nil)
+        #expect(c.auth == .public && c.renames.isEmpty)
+    }
+
+    @Test func renamesAndAuth() throws {
+        let c = try parse("""
+            name: digits
+            model: model.onnx
+            auth: key
+            inputs:
+              - name: pixels
+                from: input
+            outputs:
+              - name: probs
+                from: probabilities
+                datatype: FP32
+            """)
+        #expect(c.auth == .key)
+        #expect(c.renames == ["input": "pixels", "probabilities": "probs"])
+        #expect(c.inputs == [DeclaredTensor(name: "pixels", from: "input")])
     }
 
     @Test(arguments: [
@@ -36,10 +55,13 @@ import Testing
         ("name: x", "f/function.yaml: model: is required (the ONNX file, relative to the folder)"),
         ("name: x\nmodel: ../../etc/passwd", #"f/function.yaml: model: = "../../etc/passwd": must stay inside the function's folder"#),
         ("name: x\nmodel: /abs.onnx", "must stay inside the function's folder"),
-        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: description, inputs, limits, model, name, outputs, scaling)"),
+        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: auth, description, inputs, limits, model, name, outputs, scaling)"),
         ("name: x\nmodel: m.onnx\ninputs: 3", "f/function.yaml: inputs: must be a list of {name, datatype, shape}"),
         ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: FP32\n    shape: [1, x]", "f/function.yaml: inputs[0].shape: must be a list of integers, -1 for any size"),
-        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    shape: [1]", "f/function.yaml: inputs[0].datatype: is required and must be a string such as FP32"),
+        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: float\n    shape: [1]", "f/function.yaml: inputs[0].datatype: = float: must be one of BOOL, UINT8"),
+        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    from: [b]", "f/function.yaml: inputs[0].from: = [\"b\"]: must be the model's name for this tensor"),
+        ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n  - name: a", #"f/function.yaml: inputs[1].name: = "a": declared twice"#),
+        ("name: x\nmodel: m.onnx\nauth: secret", "f/function.yaml: auth: = secret: must be public or key"),
         ("name: x\nmodel: m.onnx\noutputs:\n  - name: a\n    datatype: FP32\n    shape: [1]\n    dims: 2", "f/function.yaml: outputs[0].dims: unknown key"),
         ("- just\n- a list", "f/function.yaml: must be a mapping of keys to values"),
         ("name: x\nmodel: m.onnx\nlimits:\n  containerConcurrency: -1", "f/function.yaml: limits.containerConcurrency: = -1: must be an integer in 0...1000 (0 = unlimited)"),

@@ -64,7 +64,11 @@ final class FunctionPool: @unchecked Sendable {
         }
     }
 
+    /// The function (metric labels, messages) and the revision this pool runs.
     let name: String
+    let revision: String
+    /// The revision's number: workers answer as this model_version.
+    let version: String
     let artifactPath: String
     let settings: PoolSettings
     let eventLoop: EventLoop
@@ -83,9 +87,18 @@ final class FunctionPool: @unchecked Sendable {
     // Time-weighted concurrency over the current second, for the autoscaler.
     private var concurrencyIntegral: Double = 0, lastChange: UInt64, sampleStart: UInt64
 
-    init(name: String, artifactPath: String, settings: PoolSettings, eventLoop: EventLoop, group: EventLoopGroup,
+    /// Deploys waiting for this revision's first ready worker.
+    private var readyWaiters: [(Result<Void, PoolError>) -> Void] = []
+    private var lastWorkerError: String?
+    private var timers: [RepeatedTask] = []
+
+    struct PoolError: Error, CustomStringConvertible { var description: String }
+
+    init(name: String, revision: String, version: String, artifactPath: String, settings: PoolSettings, eventLoop: EventLoop, group: EventLoopGroup,
          executable: String, socketDirectory: String, logger: Logger, prewarm: PrewarmPool?) {
         self.name = name
+        self.revision = revision
+        self.version = version
         self.artifactPath = artifactPath
         self.settings = settings
         self.eventLoop = eventLoop
@@ -263,9 +276,9 @@ final class FunctionPool: @unchecked Sendable {
             specialise(w, client: claimed.client)
             return
         }
-        let w = WorkerSlot(id: id, socketPath: "\(socketDirectory)/\(name)-\(id).sock", cold: ColdStart(arrived: oldest, spawnRequested: t))
+        let w = WorkerSlot(id: id, socketPath: "\(socketDirectory)/\(revision)-\(id).sock", cold: ColdStart(arrived: oldest, spawnRequested: t))
         workers.append(w)
-        var args = ["worker", "--socket", w.socketPath, "--artifact", artifactPath, "--name", name,
+        var args = ["worker", "--socket", w.socketPath, "--artifact", artifactPath, "--name", name, "--version", version,
                     "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(settings.threads)]
         if let m = settings.memoryLimitBytes { args += ["--memory-limit", String(m)] }
         do {
@@ -279,6 +292,8 @@ final class FunctionPool: @unchecked Sendable {
             workers.removeAll { $0 === w }
             for p in queue { reject(p, status: 503, grpc: .unavailable, "cannot start a worker for '\(name)': \(error)") }
             queue.removeAll()
+            lastWorkerError = "\(error)"
+            answerReadyWaiters()
         }
     }
 
@@ -286,7 +301,7 @@ final class FunctionPool: @unchecked Sendable {
     private func specialise(_ w: WorkerSlot, client: HTTP2Client) {
         w.client = client
         client.send(HTTPRequest(method: "POST", path: "/petrel/specialise", headers: ["content-type": "text/plain"],
-                                body: Array("\(name)\n\(artifactPath)".utf8))).hop(to: eventLoop).whenComplete { [self] result in
+                                body: Array("\(name)\n\(artifactPath)\n\(version)".utf8))).hop(to: eventLoop).whenComplete { [self] result in
             guard case .success(let r) = result, r.status == 202 else {
                 logger.error("prewarmed worker refused to specialise: \(result)")
                 w.process?.forceKill()
@@ -306,7 +321,9 @@ final class FunctionPool: @unchecked Sendable {
             w.cold.enteredMain = UInt64(parts[1])
             apply(.enteredMain, to: w)
         case "mapped": w.cold.mapped = UInt64(parts[1])
-        case "error": logger.error("worker \(w.id) of \(name): \(parts[1])")
+        case "error":
+            lastWorkerError = parts[1]
+            logger.error("worker \(w.id) of \(revision): \(parts[1])")
         case "ready":
             guard w.isStarting else { return }
             w.cold.ready = UInt64(parts[1])
@@ -337,6 +354,7 @@ final class FunctionPool: @unchecked Sendable {
             logger.warning("worker \(w.id) of \(name): \(error)")
             return
         }
+        defer { answerReadyWaiters() }
         switch action {
         case .none, .markReady, .stopRouting, .retryRequestElsewhere:
             break   // routing reads `isReady`; forward only ever picks a ready worker
@@ -359,6 +377,44 @@ final class FunctionPool: @unchecked Sendable {
         w.client?.closeSoon()
         workers.removeAll { $0 === w }
         unlink(w.socketPath)
+    }
+
+    /// Starts the once-a-second sample and the autoscaler's tick (on the pool's loop).
+    func start() {
+        eventLoop.execute { [self] in startInitialWorkers() }
+        timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in sample() })
+        let tickNanos = settings.scaling.tickInterval.components.seconds * 1_000_000_000
+            + settings.scaling.tickInterval.components.attoseconds / 1_000_000_000
+        timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(tickNanos), delay: .nanoseconds(tickNanos)) { [self] _ in tick() })
+    }
+
+    /// Stops scaling (the pool is being removed or the server stops).
+    func stopTimers() { timers.forEach { $0.cancel() } }
+
+    /// For a deploy that routes traffic only to a revision that runs: `done` gets success once a
+    /// worker is ready (starting one if none is), or the reason the worker could not start.
+    func warmUp(_ done: @escaping (Result<Void, PoolError>) -> Void) {
+        onLoop { [self] in
+            if workers.contains(where: \.isReady) { return done(.success(())) }
+            readyWaiters.append(done)
+            if !workers.contains(where: \.isStarting) {
+                lastWorkerError = nil
+                startWorker()
+                workers.last?.coldPending = false
+            }
+        }
+    }
+
+    private func answerReadyWaiters() {
+        guard !readyWaiters.isEmpty else { return }
+        let result: Result<Void, PoolError>
+        if workers.contains(where: \.isReady) { result = .success(()) }
+        else if !workers.contains(where: \.isStarting) {
+            result = .failure(PoolError(description: "its worker exited before it was ready" + (lastWorkerError.map { ": \($0)" } ?? "")))
+        } else { return }
+        let waiting = readyWaiters
+        readyWaiters.removeAll()
+        waiting.forEach { $0(result) }
     }
 
     // MARK: autoscaling
