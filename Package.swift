@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "PetrelModelTests", dependencies: ["PetrelModel"]),
         .testTarget(name: "PetrelProtocolTests", dependencies: ["PetrelProtocol"]),
         .testTarget(name: "PetrelHTTP2Tests", dependencies: ["PetrelHTTP2"]),
-        .testTarget(name: "PetrelRegistryTests", dependencies: ["PetrelRegistry"]),
+        .testTarget(name: "PetrelRegistryTests", dependencies: ["PetrelRegistry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PetrelRuntimeTests", dependencies: ["PetrelRuntime", "PetrelRegistry"]),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelModel"]),
     ],

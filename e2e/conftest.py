@@ -28,9 +28,17 @@ PROTO = ROOT / "Protos/grpc_predict_v2.proto"
 class Server:
     """A `petrel serve --in-process` process on a free port; stderr is collected in `log`."""
 
-    def __init__(self, *extra, functions=FUNCTIONS, env=None, ready_timeout=300, workers=False):
+    def __init__(self, *extra, functions=FUNCTIONS, env=None, ready_timeout=300, workers=False, registry=None):
         self.log = []
         mode = [] if workers else ["--in-process"]
+        self.registry = None
+        self.admin_key = None
+        if workers:
+            # Each gateway gets its own registry (unless a test shares one across restarts); the
+            # admin key made at its first start is written where the test can read it.
+            self.registry = str(registry or Path(tempfile.mkdtemp(prefix="petrel-registry-")) / "petrel.sqlite")
+            key_file = self.registry + ".admin-key"
+            mode = ["--registry", self.registry, "--admin-key-file", key_file]
         self.proc = subprocess.Popen(
             [PETREL, "serve", *mode, "--functions", str(functions), "--port", "0", *extra],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})})
@@ -52,6 +60,8 @@ class Server:
         if self.port is None:
             self.stop()
             raise RuntimeError("petrel serve did not start:\n" + "\n".join(self.log[-30:]))
+        if workers and os.path.exists(key_file):
+            self.admin_key = open(key_file).read().strip()
 
     @property
     def url(self):

@@ -32,7 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class Server:
     def __init__(self, petrel, *args, functions=ROOT / "functions"):
-        self.proc = subprocess.Popen([petrel, "serve", "--functions", str(functions), "--port", "0", "--no-access-log", *args],
+        extra = []
+        if "--in-process" not in args:
+            # A registry of its own, and the admin key `bench cold-start` needs to force zero.
+            self.registry = os.path.join(tempfile.mkdtemp(prefix="petrel-bench-"), "petrel.sqlite")
+            extra = ["--registry", self.registry, "--admin-key-file", self.registry + ".key"]
+        self.proc = subprocess.Popen([petrel, "serve", "--functions", str(functions), "--port", "0", "--no-access-log", *extra, *args],
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         self.port = None
         ready = threading.Event()
@@ -50,6 +55,7 @@ class Server:
             self.stop()
             raise SystemExit("petrel serve did not start")
         self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_key = open(self.registry + ".key").read().strip() if extra else None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -74,10 +80,11 @@ def body_for(function):
     return json.dumps({"inputs": tensors})
 
 
-def cold(petrel, url, function, runs, prewarm, body_file):
+def cold(petrel, server, function, runs, prewarm, body_file):
     out = tempfile.mktemp(prefix="petrel-cold-")
-    r = subprocess.run([petrel, "bench", "cold-start", function, "--url", url, "--runs", str(runs), "--prewarm", str(prewarm),
-                        "--data", f"@{body_file}", "--output", out], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([petrel, "bench", "cold-start", function, "--url", server.url, "--runs", str(runs), "--prewarm", str(prewarm),
+                        "--data", f"@{body_file}", "--output", out, "--admin-key", server.admin_key],
+                       capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise SystemExit(f"bench cold-start failed: {r.stderr}")
     samples = json.load(open(out + ".json"))["samples_ms"]
@@ -118,12 +125,12 @@ def main():
         s = Server(args.petrel, "--prewarm", "1")
         try:
             for prewarm, target in [(1, 3.0), (0, 10.0)]:
-                p50, _ = cold(args.petrel, s.url, "digits-mlp", args.runs, prewarm, mlp_body)
+                p50, _ = cold(args.petrel, s, "digits-mlp", args.runs, prewarm, mlp_body)
                 results[f"mlp_cold_prewarm{prewarm}_ms"] = p50
                 rows.append((f"digits-mlp zero → response, prewarm {prewarm}", f"{p50:.2f} ms p50", f"≤ {target:g} ms", p50 <= target))
             if have_minilm:
                 lm_body = tmp / "minilm.json"; lm_body.write_text(body_for("minilm"))
-                cold_p50, _ = cold(args.petrel, s.url, "minilm", max(5, args.runs // 3), 1, lm_body)
+                cold_p50, _ = cold(args.petrel, s, "minilm", max(5, args.runs // 3), 1, lm_body)
                 warm = warm_p50_us(s.url, "minilm", lm_body, 200) / 1000
                 results.update(minilm_cold_ms=cold_p50, minilm_warm_ms=warm)
                 rows.append(("MiniLM cold − warm (prewarm 1)", f"{cold_p50 - warm:.2f} ms ({cold_p50:.2f} − {warm:.2f})", "≤ 10 ms", cold_p50 - warm <= 10))

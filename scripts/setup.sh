@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libssl-dev libnghttp2-dev pkg-config protobuf-compiler nghttp2-client nghttp2-server curl; do
+for pkg in libssl-dev libnghttp2-dev libsqlite3-dev pkg-config protobuf-compiler nghttp2-client nghttp2-server curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

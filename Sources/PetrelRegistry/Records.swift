@@ -77,8 +77,8 @@ public struct FunctionState: Equatable, Sendable {
     }
 
     /// Resolves a version string as a client would write it in /v2/models/{m}/versions/{v}: a tag
-    /// first, then a revision number ("2"), then a revision id ("m-00002"). nil if none. Tags can
-    /// be neither all digits nor shaped like a revision id, so the order only matters for clarity.
+    /// first (a numeric tag is a model repository's version number and wins), then a revision
+    /// number ("2"), then a revision id ("m-00002"). nil if none.
     public func revision(named v: String) -> RevisionRecord? {
         if let id = tags[v] { return revisions.first { $0.id == id } }
         if !v.isEmpty, v.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {

@@ -16,9 +16,11 @@ extension Registry {
         guard !name.isEmpty else { throw RegistryError(.invalid, "an API key needs a name") }
         var scope = scope
         if case .functions(let names) = scope {
-            for f in names { if let why = Names.dnsLabelProblem(f) {
-                throw RegistryError(.invalid, "API key '\(name)': function name '\(f)' is not valid: \(why)")
-            } }
+            for f in names {
+                if let why = Names.dnsLabelProblem(f) {
+                    throw RegistryError(.invalid, "API key '\(name)': function name '\(f)' is not valid: \(why)")
+                }
+            }
             scope = .functions(Array(Set(names)).sorted())
         }
         return try write { db in
@@ -47,7 +49,7 @@ extension Registry {
         }
     }
 
-    /// Whether some unrevoked key may use the admin API (the server refuses to expose it otherwise).
+    /// Whether some unrevoked key may use the admin API.
     public func hasActiveAdminKey() throws -> Bool {
         try read { try SQL.activeKeys($0).contains { $0.record.scope == .admin } }
     }

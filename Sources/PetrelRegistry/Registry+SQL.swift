@@ -67,7 +67,7 @@ enum Schema {
                     hash       BLOB NOT NULL CHECK (length(hash) = 32),
                     created_at INTEGER NOT NULL,
                     revoked_at INTEGER
-                ) WITHOUT ROWID;
+                );
                 """)
         }
         return m
@@ -221,10 +221,6 @@ enum SQL {
         return try JSONDecoder().decode([TrafficTarget].self, from: Data((row["targets_json"] as String).utf8))
     }
 
-    static func historyCount(_ db: Database, _ function: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM traffic_history WHERE function = ?", arguments: [function]) ?? 0
-    }
-
     // MARK: Tags
 
     static func setTag(_ db: Database, _ function: String, _ tag: String, _ revision: String) throws {
@@ -251,7 +247,7 @@ enum SQL {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_key WHERE id = ?)", arguments: [id]) ?? false
     }
 
-    /// Every key, revoked too, oldest first.
+    /// Every key, revoked too, oldest first (ties in creation order).
     static func keys(_ db: Database, id: String? = nil) throws -> [APIKeyRecord] {
         try keyRows(db, where: id == nil ? "" : "WHERE id = ?", id.map { [$0] } ?? []).map(\.record)
     }
@@ -268,7 +264,7 @@ enum SQL {
 
     private static func keyRows(_ db: Database, where clause: String, _ args: StatementArguments) throws
         -> [(record: APIKeyRecord, salt: [UInt8], hash: [UInt8])] {
-        try Row.fetchAll(db, sql: "SELECT * FROM api_key \(clause) ORDER BY created_at, id", arguments: args).map { r in
+        try Row.fetchAll(db, sql: "SELECT * FROM api_key \(clause) ORDER BY created_at, rowid", arguments: args).map { r in
             let scope = try JSONDecoder().decode(KeyScope.self, from: Data((r["scope_json"] as String).utf8))
             let record = APIKeyRecord(id: r["id"], name: r["name"], scope: scope, createdAt: Millis.date(r["created_at"]),
                                       revokedAt: (r["revoked_at"] as Int64?).map(Millis.date))

@@ -204,9 +204,10 @@ public final class Registry: Sendable {
     // MARK: Tags
 
     /// Points a tag at a revision (moves it if it pointed elsewhere); nil removes it (`.notFound` if
-    /// there is no such tag). A tag must be a DNS label, must not be all digits (those address
-    /// revision numbers) and must not look like one of the function's revision ids ("<function>-
-    /// <digits>"), so that resolving a version string is never ambiguous.
+    /// there is no such tag). A tag must be a DNS label and must not look like one of the
+    /// function's revision ids ("<function>-<digits>"). A numeric tag is allowed and wins over the
+    /// revision of that number: a model repository's version folders become revisions tagged with
+    /// their numbers, so `/versions/3` keeps addressing what it did in Triton or TF Serving.
     public func setTag(_ function: String, tag: String, revision: String?) throws -> FunctionState {
         try write { db in
             var state = try liveState(db, function)
@@ -308,7 +309,7 @@ enum Names {
 
     static func tagProblem(_ tag: String, function: String) -> String? {
         if let why = dnsLabelProblem(tag) { return why }
-        if isDigits(tag) { return "it must not be all digits (those address revision numbers)" }
+        if isDigits(tag), tag.hasPrefix("0") { return "a numeric tag is a version number, written without leading zeros" }
         if tag.hasPrefix(function + "-"), isDigits(String(tag.dropFirst(function.count + 1))) {
             return "'\(function)-<digits>' addresses revision ids"
         }

@@ -18,6 +18,7 @@ struct BenchColdStart: ParsableCommand {
     @Option(help: "Also send N concurrent requests at the cold function and time them.") var burst: Int?
     @Option(help: "The infer request JSON, or @FILE (default: zeros shaped by the model's metadata).") var data: String?
     @Option(help: "Output path prefix for .json and .svg.") var output: String?
+    @Option(help: "The admin key (default: $PETREL_ADMIN_KEY): forcing a function to zero is an admin call.") var adminKey: String?
 
     func validate() throws {
         if runs < 1 || runs > 10_000 { throw ValidationError("--runs \(runs): must be 1...10000") }
@@ -37,8 +38,16 @@ struct BenchColdStart: ParsableCommand {
             throw ExitCode(3)
         }
         defer { client.close() }
+        let key = adminKey ?? ProcessInfo.processInfo.environment["PETREL_ADMIN_KEY"] ?? ""
         func call(_ method: String, _ path: String, _ body: [UInt8] = []) throws -> HTTPResponse {
-            try client.send(HTTPRequest(method: method, path: path, headers: ["content-type": "application/json"], body: body)).wait()
+            var headers: HTTPHeaders = ["content-type": "application/json"]
+            if path.hasPrefix("/admin/") { headers.add("authorization", "Bearer \(key)") }
+            let r = try client.send(HTTPRequest(method: method, path: path, headers: headers, body: body)).wait()
+            if r.status == 401 || r.status == 403 {
+                stderrLine("error: \(path): \(String(decoding: r.body, as: UTF8.self)) — pass --admin-key or set PETREL_ADMIN_KEY")
+                throw ExitCode(6)
+            }
+            return r
         }
         func json(_ r: HTTPResponse) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:] }
 
@@ -90,9 +99,8 @@ struct BenchColdStart: ParsableCommand {
                 if let r = try? f.wait(), r.status == 200 { ok += 1; if r.headers["server-timing"] != nil { cold += 1 } }
             }
             let ms = Double(MonotonicClock.now() - t0) / 1e6
-            let status = json(try call("GET", "/admin/v1/functions/\(function)"))
-            let workers = (status["workers"] as? [String: Int]) ?? [:]
-            let started = workers.values.reduce(0, +)
+            let view = try AdminJSON.decoder().decode(FunctionView.self, from: Data(try call("GET", "/admin/v1/functions/\(function)").body))
+            let started = view.revisions.compactMap(\.runtime).reduce(0) { $0 + $1.workers.values.reduce(0, +) }
             print(String(format: "burst of %d at zero: all answered in %.1f ms, %d ok, %d waited on a cold start, %d worker(s) running after", n, ms, ok, cold, started))
             burstResult = ["requests": n, "ok": ok, "cold": cold, "all_answered_ms": ms, "workers_after": started]
         }

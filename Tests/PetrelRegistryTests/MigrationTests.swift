@@ -17,11 +17,10 @@ import Testing
         let tables = try registry.rawRows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
             .map { $0["name"] as String }
         #expect(tables == ["api_key", "function", "revision", "tag", "traffic", "traffic_history"])
-        try registry.queue.read { db in
-            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
-            #expect(try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") == true)
-            #expect(try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2)  // FULL
-        }
+        let pragmas = try registry.rawRows("SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_synchronous")[0]
+        #expect(pragmas["journal_mode"] as String == "wal")
+        #expect(pragmas["foreign_keys"] as Int == 1)
+        #expect(pragmas["synchronous"] as Int == 2)   // FULL
         #expect(try registry.functionNames().isEmpty)
         #expect(try registry.allFunctions().isEmpty)
         #expect(try registry.keys().isEmpty)
@@ -68,13 +67,14 @@ import Testing
         #expect(try r.state("f").revisions.count == 1)
     }
 
-    @Test func aFileThatIsNotSQLiteIsRefusedByName() throws {
+    @Test(arguments: [String(repeating: "this is a function.yaml, not a database\n", count: 200), "hello\n"])
+    func aFileThatIsNotSQLiteIsRefusedByName(content: String) throws {
         let dir = try TempDir()
-        try Data(String(repeating: "this is a function.yaml, not a database\n", count: 200).utf8)
-            .write(to: URL(fileURLWithPath: dir.registryPath))
+        try Data(content.utf8).write(to: URL(fileURLWithPath: dir.registryPath))
         #expect(throws: RegistryError(.invalid, "'\(dir.registryPath)' is not a Petrel registry: the file is not an SQLite database")) {
             try dir.open()
         }
+        #expect(FileManager.default.contents(atPath: dir.registryPath) == Data(content.utf8))   // left untouched
     }
 
     @Test func aRegistryFromANewerPetrelIsRefused() throws {

@@ -50,14 +50,3 @@ func split(_ s: String) -> [TrafficTarget] {
         return TrafficTarget(revision: String(parts[0]), percent: Int(parts[1])!)
     }
 }
-
-/// The error `body` throws, which must be a `RegistryError`.
-func registryError(_ body: () throws -> Void) throws -> RegistryError {
-    do {
-        try body()
-    } catch let e as RegistryError {
-        return e
-    }
-    Issue.record("expected a RegistryError, got success")
-    return RegistryError(.invalid, "<no error>")
-}

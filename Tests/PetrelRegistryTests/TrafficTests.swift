@@ -45,7 +45,7 @@ import Testing
             try r.setTraffic("f", split("canary:50 2:50"))
         }
         #expect(throws: RegistryError(.invalid, "function 'f': traffic for revision '2' is -10 %; it must be 0...100")) {
-            try r.setTraffic("f", split("1:110 2:-10"))
+            try r.setTraffic("f", split("2:-10 1:110"))
         }
         #expect(throws: RegistryError(.invalid, "function 'f': traffic for revision '1' is 101 %; it must be 0...100")) {
             try r.setTraffic("f", split("1:101"))

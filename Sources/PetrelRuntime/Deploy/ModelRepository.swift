@@ -94,9 +94,10 @@ enum TritonConfig {
             if line.isEmpty { continue }
             if depth == 0, let colon = line.firstIndex(of: ":") {
                 let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+                let isField = !key.isEmpty && key.utf8.allSatisfy { ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
                 var value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-                if !value.hasPrefix("[") && !value.hasPrefix("{") { fields[key] = value }
+                if isField && !value.hasPrefix("[") && !value.hasPrefix("{") { fields[key] = value }
             }
             depth += line.filter { $0 == "{" || $0 == "[" }.count - line.filter { $0 == "}" || $0 == "]" }.count
             if depth < 0 { throw ConfigError(file: file, key: "", message: "unbalanced braces") }
