@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PetrelHTTP2
 import PetrelProtocol
+import PetrelRuntime
 
 struct Invoke: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,8 @@ struct Invoke: ParsableCommand {
     var url: String?
     @Option(help: "Version of the function.") var version: String?
     @Option(help: "Give up after this many seconds.") var timeout: Double = 60
+    @Option(help: "API key for functions with `auth: key` (default: $PETREL_API_KEY).") var key: String?
+    @OptionGroup var registry: RegistryOption
 
     func run() throws {
         let body: [UInt8]
@@ -27,13 +30,9 @@ struct Invoke: ParsableCommand {
             stderrLine("error: \(error)")
             throw ExitCode(3)
         }
-        let target = url ?? ProcessInfo.processInfo.environment["PETREL_URL"] ?? "http://127.0.0.1:8080"
-        let address: ServerConfiguration.Address
-        if target.hasPrefix("unix:") {
-            address = .unix(path: String(target.dropFirst(5)))
-        } else if target.hasPrefix("http://"), let c = URLComponents(string: target), let host = c.host {
-            address = .tcp(host: host, port: c.port ?? 80)
-        } else {
+        let target = url ?? ProcessInfo.processInfo.environment["PETREL_URL"]
+            ?? ServerFile.running(registry: registry.path)?.url ?? "http://127.0.0.1:8080"
+        guard let address = serverAddress(target) else {
             stderrLine("error: --url \(target): expected http://HOST:PORT or unix:/path (invoke speaks h2c; use curl for https)")
             throw ExitCode(2)
         }
@@ -62,9 +61,13 @@ struct Invoke: ParsableCommand {
             request = HTTPRequest(method: "POST", path: "/v2/models/\(name)\(versionPath)/infer",
                                   headers: ["content-type": "application/json"], body: body)
         }
+        var sent = request
+        if let key = key ?? ProcessInfo.processInfo.environment["PETREL_API_KEY"], !key.isEmpty {
+            sent.headers.add("authorization", "Bearer \(key)")
+        }
         let response: HTTPResponse
         do {
-            response = try client.send(request).wait()
+            response = try client.send(sent).wait()
         } catch {
             stderrLine("error: \(target): \(error)")
             throw ExitCode(3)

@@ -47,6 +47,15 @@ struct AdminOptions: ParsableArguments {
         case offline(Registry)
     }
 
+    /// A read or change of one function: through the admin API online, on the registry offline.
+    func function(_ method: String, _ path: String, _ body: (any Encodable)? = nil,
+                  offline: (Registry) throws -> FunctionState) throws -> FunctionView {
+        switch try target() {
+        case .online(let client): return try client.call(method, "/functions/" + path, body, as: FunctionView.self)
+        case .offline(let registry): return FunctionView(try offline(registry))
+        }
+    }
+
     func target() throws -> Target {
         if let url = server ?? ServerFile.running(registry: registry.path)?.url {
             guard let key = adminKey ?? ProcessInfo.processInfo.environment["PETREL_ADMIN_KEY"], !key.isEmpty else {
@@ -69,12 +78,7 @@ final class AdminClient {
     init(url: String, key: String) throws {
         self.url = url
         self.key = key
-        let address: ServerConfiguration.Address
-        if url.hasPrefix("unix:") {
-            address = .unix(path: String(url.dropFirst(5)))
-        } else if url.hasPrefix("http://"), let c = URLComponents(string: url), let host = c.host {
-            address = .tcp(host: host, port: c.port ?? 80)
-        } else {
+        guard let address = serverAddress(url) else {
             throw CLIError(code: Exit.invalid, message: "--server \(url): expected http://HOST:PORT or unix:/path")
         }
         do { client = try HTTP2Client.connect(to: address) } catch {
@@ -114,6 +118,13 @@ final class AdminClient {
             throw CLIError(code: Exit.serverError, message: "the server's answer is not what this CLI expects: \(error)")
         }
     }
+}
+
+/// `http://HOST:PORT` or `unix:/path` (the CLI speaks h2c).
+func serverAddress(_ url: String) -> ServerConfiguration.Address? {
+    if url.hasPrefix("unix:") { return .unix(path: String(url.dropFirst(5))) }
+    if url.hasPrefix("http://"), let c = URLComponents(string: url), let host = c.host { return .tcp(host: host, port: c.port ?? 80) }
+    return nil
 }
 
 /// Runs a command body, turning the errors of the registry, configs and models into one line on

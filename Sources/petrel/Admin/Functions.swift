@@ -80,11 +80,7 @@ struct Traffic: ParsableCommand {
                 }
                 targets.append(TrafficTarget(revision: kv[0], percent: p))
             }
-            let view: FunctionView
-            switch try admin.target() {
-            case .online(let client): view = try client.call("PUT", "/functions/\(name)/traffic", TrafficRequest(traffic: targets), as: FunctionView.self)
-            case .offline(let registry): view = FunctionView(try registry.setTraffic(name, targets))
-            }
+            let view = try admin.function("PUT", "\(name)/traffic", TrafficRequest(traffic: targets)) { try $0.setTraffic(name, targets) }
             try show(view, json: admin.json)
         }
     }
@@ -101,11 +97,7 @@ struct Rollback: ParsableCommand {
 
     func run() throws {
         try runRegistryCommand {
-            let view: FunctionView
-            switch try admin.target() {
-            case .online(let client): view = try client.call("POST", "/functions/\(name)/rollback", RollbackRequest(to: to), as: FunctionView.self)
-            case .offline(let registry): view = FunctionView(try registry.rollback(name, to: to))
-            }
+            let view = try admin.function("POST", "\(name)/rollback", RollbackRequest(to: to)) { try $0.rollback(name, to: to) }
             try show(view, json: admin.json)
         }
     }
@@ -140,12 +132,9 @@ struct Describe: ParsableCommand {
 
     func run() throws {
         try runRegistryCommand {
-            let view: FunctionView
-            switch try admin.target() {
-            case .online(let client): view = try client.call("GET", "/functions/\(name)", as: FunctionView.self)
-            case .offline(let registry):
+            let view = try admin.function("GET", name) { registry in
                 guard let state = try registry.function(name) else { throw RegistryError(.notFound, "unknown function '\(name)'") }
-                view = FunctionView(state)
+                return state
             }
             try show(view, json: admin.json)
         }
@@ -160,13 +149,10 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         try runRegistryCommand {
-            let view: FunctionView
-            switch try admin.target() {
-            case .online(let client): view = try client.call("DELETE", "/functions/\(name)", as: FunctionView.self)
-            case .offline(let registry):
+            let view = try admin.function("DELETE", name) { registry in
                 let state = try registry.deleteFunction(name)
                 _ = try Deployer.collectGarbage(deleted: state.revisions, registry: registry)
-                view = FunctionView(state)
+                return state
             }
             if admin.json { return try printJSON(view) }
             print("deleted \(name) (\(view.revisions.count) revision(s))")
