@@ -17,6 +17,16 @@ public struct CompileReport: Sendable {
     public var seconds: Double
 }
 
+/// A rename names a tensor the model does not have; the caller knows which file and key asked.
+public struct RenameError: Error, CustomStringConvertible, Sendable {
+    public var name: String
+    public var inputs: [String]
+    public var outputs: [String]
+    public var description: String {
+        "the model has no input or output named '\(name)' (inputs: \(inputs.joined(separator: ", ")); outputs: \(outputs.joined(separator: ", ")))"
+    }
+}
+
 /// ONNX → optimised graph → artifact in the content-addressed cache.
 public enum Compiler {
     /// `$PETREL_HOME` (default `~/.petrel`).
@@ -52,7 +62,7 @@ public enum Compiler {
         let ends = g.inputs + g.outputs
         let endNames = Set(ends.map { g.values[$0].name })
         for from in renames.keys.sorted() where !endNames.contains(from) {
-            throw ModelError(.invalidGraph, "rename of '\(from)': the model has no input or output of that name (inputs: \(g.inputs.map { g.values[$0].name }.joined(separator: ", ")); outputs: \(g.outputs.map { g.values[$0].name }.joined(separator: ", ")))")
+            throw RenameError(name: from, inputs: g.inputs.map { g.values[$0].name }, outputs: g.outputs.map { g.values[$0].name })
         }
         for v in Set(ends) { if let to = renames[g.values[v].name] { g.values[v].name = to } }
         let names = (g.inputs + g.outputs).map { g.values[$0].name }

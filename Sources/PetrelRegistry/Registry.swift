@@ -137,6 +137,12 @@ public final class Registry: Sendable {
         }
     }
 
+    /// Why `tag` cannot name a revision of `function`, or nil: for callers that check before they
+    /// register anything.
+    public static func tagProblem(_ tag: String, function: String) -> RegistryError? {
+        Names.tagProblem(tag, function: function).map { RegistryError(.invalid, "tag '\(tag)' is not valid: \($0)") }
+    }
+
     /// An existing revision with exactly this config text and model (for idempotent seeding),
     /// else nil. The oldest if several.
     public func findRevision(function: String, config: String, modelSHA256: String) throws -> RevisionRecord? {

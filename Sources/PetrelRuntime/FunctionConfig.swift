@@ -1,4 +1,5 @@
 import Foundation
+import PetrelModel
 import Yams
 
 /// A configuration error that names the file, the key, the rule and the value, as knative's
@@ -207,6 +208,16 @@ public struct FunctionConfig: Equatable, Sendable {
             if let n = Double(s.dropLast(suffix.count)) { return Int(n * Double(scale)) }
         }
         return Int(s)
+    }
+
+    /// A compile's rename failure as the error of the `from:` key that asked for it.
+    func configError(_ e: RenameError) -> ConfigError {
+        for (key, list) in [("inputs", inputs ?? []), ("outputs", outputs ?? [])] {
+            if let i = list.firstIndex(where: { $0.from == e.name }) {
+                return ConfigError(file: file, key: "\(key)[\(i)].from", message: "= \(e.name): \(e.description)")
+            }
+        }
+        return ConfigError(file: file, key: "", message: e.description)
     }
 
     /// The Open Inference Protocol's datatypes.

@@ -27,7 +27,10 @@ public final class LoadedFunction: @unchecked Sendable {
     public var name: String { config.name }
 
     public convenience init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
-        let (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, renames: config.renames, progress: progress)
+        let (model, report): (CompiledModel, CompileReport)
+        do {
+            (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, renames: config.renames, progress: progress)
+        } catch let e as RenameError { throw config.configError(e) }
         try self.init(config: config, model: model, digest: report.digest, threads: threads)
         try Self.check(config, against: signature)
     }

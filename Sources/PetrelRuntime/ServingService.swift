@@ -29,13 +29,20 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         self.metrics = metrics
         functionMetrics = Dictionary(catalog.functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
         unknownMetrics = metrics.function(ServingMetrics.unknownFunction)
-        answers = MetadataAnswers { name, version in
+        var answers = MetadataAnswers { name, version in
             guard let f = catalog.function(named: name) else { return .failure(.notFound("unknown model '\(name)'")) }
             if let version, version != f.version, !anyVersion {
                 return .failure(.notFound("model '\(name)' has no version '\(version)' (versions: \(f.version))"))
             }
             return .success(f.signature)
         }
+        if anyVersion {
+            // A worker runs the one revision the gateway resolved the label to.
+            answers.labelLookup = { name, _ in
+                catalog.function(named: name).map { .success($0.signature) } ?? .failure(.notFound("unknown model '\(name)'"))
+            }
+        }
+        self.answers = answers
         self.prometheus = prometheus
         self.logger = logger
         self.accessLog = accessLog

@@ -40,7 +40,7 @@ import Testing
         let s = try DeploySource.scan(root + "/repo")
         #expect(s.map(\.config.name) == ["digits", "digits", "other"])
         #expect(s.map(\.tag) == ["1", "3", "2"])
-        #expect(s[1].modelPath == root + "/repo/digits/3/model.onnx" && s[1].configText == "name: digits\nmodel: model.onnx\n")
+        #expect(s[1].modelPath == root + "/repo/digits/3/model.onnx" && s[1].configText == "# model repository version 3\nname: digits\nmodel: model.onnx\n")
         // One model folder on its own is a repository of one model.
         #expect(try DeploySource.scan(root + "/repo/digits").count == 2)
     }

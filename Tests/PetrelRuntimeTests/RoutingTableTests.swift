@@ -24,7 +24,7 @@ import Testing
     }
 
     func resolved(_ t: RoutingTable, version: String? = nil, label: String? = nil, roll: Int? = nil) -> String {
-        switch t.resolve("mlp", version: version, label: label, roll: roll) {
+        switch t.resolve("mlp", version: version, label: label, roll: roll.map { r in { r } }) {
         case .success(let r): r.id
         case .failure(let e): "\(e.code): \(e.message)"
         }
@@ -61,6 +61,6 @@ import Testing
     @Test func unknownFunctionAndUnloadedRevision() {
         let t = table(traffic: [TrafficTarget(revision: "mlp-00002", percent: 100)], loaded: [1])
         #expect(resolved(t, roll: 0) == "unavailable: model 'mlp' has no revision ready to serve")
-        if case .failure(let e) = t.resolve("nope", version: nil, roll: 0) { #expect(e.code == .notFound) } else { Issue.record("resolved") }
+        if case .failure(let e) = t.resolve("nope", version: nil, roll: { 0 }) { #expect(e.code == .notFound) } else { Issue.record("resolved") }
     }
 }

@@ -54,8 +54,11 @@ public enum Deployer {
     /// Compiles a stored model for a config (the admin API's half of a deploy the CLI prepared).
     public static func compile(config: FunctionConfig, configText: String, modelSHA256: String, origin: String,
                                tag: String?, threads: Int = 1, progress: ((String) -> Void)? = nil) throws -> PreparedRevision {
-        let (model, report) = try Compiler.compile(path: ModelStore.path(sha256: modelSHA256), threads: threads,
+        let (model, report): (CompiledModel, CompileReport)
+        do {
+            (model, report) = try Compiler.compile(path: ModelStore.path(sha256: modelSHA256), threads: threads,
                                                    renames: config.renames, progress: progress)
+        } catch let e as RenameError { throw config.configError(e) }
         let sig = ModelSignature(name: config.name, versions: [], platform: "petrel_onnx",
                                  inputs: model.graph.inputSignature.map(TensorBridge.spec),
                                  outputs: model.graph.outputSignature.map(TensorBridge.spec))

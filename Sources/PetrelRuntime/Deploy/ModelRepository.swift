@@ -74,7 +74,9 @@ enum ModelRepository {
                 let found = ((try? fm.contentsOfDirectory(atPath: vdir)) ?? []).sorted().joined(separator: ", ")
                 throw ConfigError(file: vdir, key: "", message: "has no model.onnx (found: \(found.isEmpty ? "nothing" : found)); Petrel serves ONNX — convert a SavedModel with tf2onnx")
             }
-            let text = extra + (extra.hasSuffix("\n") ? "" : "\n") + "model: model.onnx\n"
+            // The version is part of the text, so each version folder is its own revision even when
+            // two hold the same bytes, and deploying the repository again reuses them all.
+            let text = "# model repository version \(v)\n" + extra + (extra.hasSuffix("\n") ? "" : "\n") + "model: model.onnx\n"
             let config = try FunctionConfig.parse(text, file: yaml, directory: vdir)
             return DeploySource(configText: text, config: config, modelPath: model,
                                 origin: DeploySource.absolute(vdir), tag: String(v))

@@ -6,6 +6,8 @@ import PetrelRegistry
 /// for an unchanged spec); a tag moves to it.
 public enum Registration {
     public static func addOrReuse(_ p: PreparedRevision, function: String, registry: Registry) throws -> (revision: RevisionRecord, reused: Bool) {
+        // A tag that cannot be set must refuse the deploy before a revision is registered.
+        if let tag = p.tag, let problem = Registry.tagProblem(tag, function: function) { throw problem }
         var rev: RevisionRecord
         var reused = true
         if let existing = try registry.findRevision(function: function, config: p.configText, modelSHA256: p.modelSHA256) {

@@ -53,6 +53,8 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         self.answers = answers
     }
 
+    static let roll: () -> Int = { Int.random(in: 0..<100) }
+
     static func size(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil) ?? .max
     }
@@ -108,7 +110,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             let isInfer: Bool
             switch route { case .modelInfer, .tfsPredict: isInfer = true; default: isInfer = false }
             let resolved = deployments.table.resolve(target.name, version: target.version, label: target.label,
-                                                     roll: isInfer ? Int.random(in: 0..<100) : nil)
+                                                     roll: isInfer ? Self.roll : nil)
             let rev: GatewayRevision
             switch resolved {
             case .success(let r): rev = r
@@ -174,7 +176,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         }
         if let (name, version) = target {
             let rev: GatewayRevision
-            switch deployments.table.resolve(name, version: version, roll: method == "ModelInfer" ? Int.random(in: 0..<100) : nil) {
+            switch deployments.table.resolve(name, version: version, roll: method == "ModelInfer" ? Self.roll : nil) {
             case .success(let r): rev = r
             case .failure(let e): return reply(.failure(e))
             }

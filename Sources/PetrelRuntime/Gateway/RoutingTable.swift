@@ -49,8 +49,9 @@ struct RoutingTable: Sendable {
     }
 
     /// The revision a request names (`version` or TF Serving `label`: a tag, a revision number or
-    /// id), or, with neither, the one traffic picks for `roll` in 0..<100.
-    func resolve(_ name: String, version: String?, label: String? = nil, roll: Int?) -> Result<GatewayRevision, ProtocolError> {
+    /// id), or, with neither, the one traffic picks for `roll()` in 0..<100 (called only when the
+    /// split has more than one revision: a random draw costs a syscall).
+    func resolve(_ name: String, version: String?, label: String? = nil, roll: (() -> Int)?) -> Result<GatewayRevision, ProtocolError> {
         guard let f = functions[name] else { return .failure(.notFound("unknown model '\(name)'")) }
         let id: String?
         if let v = version ?? label {
@@ -61,7 +62,7 @@ struct RoutingTable: Sendable {
                 return .failure(.notFound("model '\(name)' has no \(label == nil ? "version" : "version label") '\(v)' (\(f.state.versionsDescription))"))
             }
         } else if let roll, !f.state.traffic.isEmpty {
-            id = TrafficMath.pick(f.state.traffic, roll: roll)
+            id = f.state.traffic.count == 1 ? f.state.traffic[0].revision : TrafficMath.pick(f.state.traffic, roll: roll())
         } else {
             id = f.defaultRevision
         }

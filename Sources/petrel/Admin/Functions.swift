@@ -23,13 +23,12 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Register the revision without routing traffic to it.") var noTraffic = false
     @OptionGroup var admin: AdminOptions
 
-    func validate() throws {
-        if !(0...100).contains(traffic) { throw ValidationError("--traffic \(traffic): must be a percentage in 0...100") }
-    }
-
     func run() throws {
         try runRegistryCommand {
+            // Checked here, not in validate(): ArgumentParser exits 64 there, scripts expect 2.
+            if !(0...100).contains(traffic) { throw CLIError(code: Exit.invalid, message: "--traffic \(traffic): must be a percentage in 0...100") }
             let sources = try DeploySource.scan(path, name: name)
+            if let tag, let last = sources.last, let problem = Registry.tagProblem(tag, function: last.config.name) { throw problem }
             let target = try admin.target()
             var views: [DeployView] = []
             for (i, source) in sources.enumerated() {
