@@ -126,6 +126,7 @@ final class Deployments: @unchecked Sendable {
                                 signature: prepared.signature, settings: PoolSettings(config: config, threads: workerThreads),
                                 auth: config.auth)
         lock.withLock { loaded[rev.id] = g; deleting.remove(function) }
+        prewarm?.addPremap(g.artifactPath)
         try rebuild()
         var state = try registry.function(function)!
         if let traffic {

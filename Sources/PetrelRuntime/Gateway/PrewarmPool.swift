@@ -51,8 +51,9 @@ final class PrewarmPool: @unchecked Sendable {
     let logger: Logger
     /// The smallest served artifact: generic workers run one request on it while they wait.
     let warmArtifact: String?
-    /// Every served artifact: generic workers map them ahead, so a claim skips mapping.
-    let premap: [String]
+    /// Every served artifact: generic workers map them ahead, so a claim skips mapping. A deploy
+    /// adds its artifact for workers started after it.
+    private var premap: [String]
     private let lock = NSLock()
     private var idle: [Claimed] = []
     private var starting = 0
@@ -69,6 +70,11 @@ final class PrewarmPool: @unchecked Sendable {
         self.socketDirectory = socketDirectory
         self.threads = threads
         self.logger = logger
+    }
+
+    func addPremap(_ path: String) {
+        guard !path.contains(",") else { return }
+        lock.withLock { if !premap.contains(path) { premap.append(path) } }
     }
 
     /// A ready generic worker, if one is waiting; starts a replacement.
@@ -132,6 +138,7 @@ final class PrewarmPool: @unchecked Sendable {
             logger.warning("prewarmed worker exited (wait status \(status), idle: \(wasIdle))")
             eventLoop.scheduleTask(in: .seconds(1)) { [self] in refill() }
         })
+        let premap = lock.withLock { self.premap }
         do {
             s.process = try SpawnedWorker.spawn(executable: executable,
                 arguments: ["worker", "--socket", s.socketPath, "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(threads)]

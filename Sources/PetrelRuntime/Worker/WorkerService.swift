@@ -69,8 +69,8 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     public func prepare(warmArtifact path: String, premap: [String] = []) {
         DispatchQueue.global(qos: .utility).async { [self, threads] in
             defer { self.report("warmed \(MonotonicClock.now())") }
-            PremappedArtifacts.shared.premap(premap)
             guard let f = try? LoadedFunction(name: "warmup", artifactPath: path, threads: threads, warm: true) else { return }
+            defer { PremappedArtifacts.shared.premap(premap, warmThreads: threads) }
             let inputs = f.signature.inputs.map { spec -> InferTensor in
                 let shape = spec.shape.map { $0 < 0 ? 1 : Int($0) }
                 let count = shape.reduce(1, *) * (spec.datatype.byteSize ?? 1)
