@@ -581,3 +581,34 @@ def test_tf_serving_label_addresses_a_tag(tmp_path):
     finally:
         stop(s)
 
+
+
+# --- a CLI with another PETREL_HOME ------------------------------------------------------------
+
+def test_deploy_uploads_the_model_to_a_server_with_another_home(tmp_path):
+    """The CLI's $PETREL_HOME is not the server's: deploy uploads the model through the admin API
+    (PUT /admin/v1/models/SHA), and a second deploy finds it there and uploads nothing."""
+    fns = tmp_path / "fns"
+    fns.mkdir()
+    server_home = tmp_path / "server-home"
+    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path),
+               env={"PETREL_HOME": str(server_home)})
+    try:
+        cli_env = {"PETREL_HOME": str(tmp_path / "cli-home")}
+        d = ok(petrel("deploy", mlp_folder(tmp_path / "src"), "--server", s.url, key=s.admin_key, env=cli_env))
+        assert d.stdout.startswith("deployed mlp-00001"), d.stdout
+        assert "uploading the model" in d.stderr, d.stderr
+        sha = describe(s, "mlp")["revisions"][0]["model_sha256"]
+        assert (server_home / "models" / f"{sha}.onnx").exists()
+        again = ok(petrel("deploy", tmp_path / "src", "--server", s.url, key=s.admin_key, env=cli_env))
+        assert again.stdout.startswith("unchanged mlp-00001") and "uploading" not in again.stderr, again
+        c = Client(s)
+        assert c.infer("mlp")[0] == 200
+        c.close()
+        # Bytes that do not hash to the name they are sent under are refused.
+        rc, out, _ = curl("--http2-prior-knowledge", "-X", "PUT", "--data-binary", "not a model",
+                          "-H", f"authorization: Bearer {s.admin_key}", f"{s.url}/admin/v1/models/{'0' * 64}",
+                          "-w", "%{http_code}")
+        assert out.decode().endswith("400") and b"hash to" in out, out
+    finally:
+        stop(s)

@@ -28,6 +28,10 @@ public struct ServerConfiguration: Sendable {
     public var maxRequestBodyBytes: Int = 64 << 20
     /// Largest gRPC message (gRPC's own default is 4 MiB; tensors need more) → RESOURCE_EXHAUSTED.
     public var maxGRPCMessageBytes: Int = 64 << 20
+    /// `PUT` requests under this path may carry up to `maxUploadBytes` (HTTP/2 only): model
+    /// uploads through the admin API, which are larger than any inference request.
+    public var uploadPathPrefix: String?
+    public var maxUploadBytes: Int = 1 << 30
     public var tls: TLSConfiguration?
     /// Event loops: one per core, as nghttpd and Envoy do.
     public var eventLoopThreads: Int = System.coreCount

@@ -25,7 +25,9 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
         session = try H2Session(role: .server, settings: configuration.settings,
                                 limits: .init(maxBodyBytes: configuration.maxRequestBodyBytes,
                                               maxGRPCMessageBytes: configuration.maxGRPCMessageBytes,
-                                              maxHeaderListSize: Int(configuration.settings.maxHeaderListSize)))
+                                              maxHeaderListSize: Int(configuration.settings.maxHeaderListSize),
+                                              uploadPathPrefix: configuration.uploadPathPrefix,
+                                              maxUploadBytes: configuration.maxUploadBytes))
         self.service = service
         self.events = events
     }

@@ -26,6 +26,8 @@ final class H2Session {
         var maxBodyBytes = 64 << 20
         var maxGRPCMessageBytes = 64 << 20
         var maxHeaderListSize = 16_384
+        var uploadPathPrefix: String?
+        var maxUploadBytes = 1 << 30
     }
 
     /// One stream's inbound message (request on the server, response on the client) and its
@@ -266,6 +268,9 @@ final class H2Session {
 
     func headersComplete(stream id: Int32, endStream: Bool) {
         guard let s = streams[id] else { return }
+        if role == .server, s.method == "PUT", let prefix = limits.uploadPathPrefix, s.path.hasPrefix(prefix) {
+            s.bodyLimit = limits.maxUploadBytes
+        }
         if role == .server, s.refused == nil, let cl = s.headers["content-length"], let n = Int(cl), n > s.bodyLimit {
             s.refused = tooLarge(s)
         }

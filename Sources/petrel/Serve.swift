@@ -118,6 +118,7 @@ struct Serve: ParsableCommand {
         // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
         // workers, and with one loop a request never changes threads inside the gateway.
         if eventLoops == nil { config.eventLoopThreads = 1 }
+        config.uploadPathPrefix = "/admin/v1/models/"
         let socketDir = Compiler.home + "/run/\(getpid())"
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }

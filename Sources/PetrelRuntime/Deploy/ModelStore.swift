@@ -14,6 +14,12 @@ public enum ModelStore {
         do { data = try Data(contentsOf: URL(fileURLWithPath: modelPath), options: .mappedIfSafe) } catch {
             throw ModelError(.io, "cannot read \(modelPath): \(error.localizedDescription)")
         }
+        return try store(data, from: modelPath)
+    }
+
+    /// Stores uploaded bytes (the admin API's `PUT /admin/v1/models/{sha256}`).
+    public static func store(_ data: Data, from origin: String) throws -> String {
+        let modelPath = origin
         let sha = Compiler.sha256(of: data)
         let out = path(sha256: sha)
         if FileManager.default.fileExists(atPath: out) { return sha }

@@ -118,7 +118,7 @@ final class Deployments: @unchecked Sendable {
     func deploy(function: String, configText: String, modelSHA256: String, origin: String, tag: String?, traffic: Int?) throws -> DeployOutcome {
         let config = try Deployer.config(text: configText, name: function)
         guard ModelStore.contains(sha256: modelSHA256) else {
-            throw RegistryError(.invalid, "model \(modelSHA256) is not in \(ModelStore.directory): `petrel deploy` stores it there before it calls the server, so the CLI and the server must share PETREL_HOME")
+            throw RegistryError(.invalid, "model \(modelSHA256) is not in the server's model store: upload it first (PUT /admin/v1/models/\(modelSHA256); `petrel deploy` does)")
         }
         let prepared = try Deployer.compile(config: config, configText: configText, modelSHA256: modelSHA256, origin: origin, tag: tag)
         let (rev, reused) = try Registration.addOrReuse(prepared, function: function, registry: registry)

@@ -19,6 +19,9 @@ import PetrelRegistry
 ///     POST   /admin/v1/functions/{f}/scale-to-zero      answers once no worker is left
 ///     GET    /admin/v1/keys, POST /admin/v1/keys (KeyRequest), DELETE /admin/v1/keys/{id}
 ///     GET|PUT /admin/v1/prewarm                         {"size": N}
+///     GET    /admin/v1/models/{sha256}                  is this model in the server's store?
+///     PUT    /admin/v1/models/{sha256}                  upload an ONNX file (up to 1 GiB, HTTP/2),
+///                                                       so a CLI with another PETREL_HOME can deploy
 extension Gateway {
     func handleAdmin(_ request: HTTPRequest, _ responder: HTTPResponder) {
         if !request.fromLoopback && !adminFromAnywhere {
@@ -48,6 +51,23 @@ extension Gateway {
             }
             let body = (try? JSONSerialization.data(withJSONObject: ["size": prewarm?.size ?? 0, "idle": prewarm?.idleCount ?? 0], options: [.sortedKeys])) ?? Data()
             return responder.respond(HTTPResponse(status: 200, contentType: "application/json", body: Array(body)))
+        case ("GET", 2, "models"), ("HEAD", 2, "models"):
+            let sha = rest[1]
+            return ModelStore.contains(sha256: sha) ? responder.respond(HTTPResponse(status: 200, contentType: "application/json",
+                body: Array(#"{"sha256":"\#(sha)"}"#.utf8))) : adminError(responder, 404, "no model \(sha) in the server's model store")
+        case ("PUT", 2, "models"):
+            let sha = rest[1], body = request.body
+            return DispatchQueue.global().async {
+                self.answer(responder, 201) { () throws -> [String: String] in
+                    let data = Data(body)
+                    let got = Compiler.sha256(of: data)
+                    guard got == sha else {
+                        throw RegistryError(.invalid, "the uploaded bytes hash to \(got), not \(sha): upload damaged or mislabelled")
+                    }
+                    _ = try ModelStore.store(data, from: "an upload")
+                    return ["sha256": got, "bytes": String(body.count)]
+                }
+            }
         case ("GET", 1, "functions"):
             return read(responder) { try d.registry.allFunctions().map { self.view($0) } }
         case ("GET", 1, "keys"):

@@ -89,12 +89,26 @@ final class AdminClient {
     deinit { client.close() }
 
     func call<T: Decodable>(_ method: String, _ path: String, _ body: (any Encodable)? = nil, as: T.Type) throws -> T {
-        var headers: HTTPHeaders = ["authorization": "Bearer \(key)"]
         var bytes: [UInt8] = []
-        if let body {
-            headers.add("content-type", "application/json")
-            bytes = Array(try AdminJSON.encoder().encode(body))
+        if let body { bytes = Array(try AdminJSON.encoder().encode(body)) }
+        return try call(method, path, raw: bytes, contentType: "application/json", as: T.self)
+    }
+
+    /// Makes sure the server holds a model the CLI stored, uploading it when it does not (a
+    /// server with another PETREL_HOME).
+    func ensureModel(sha256: String) throws {
+        do { _ = try call("GET", "/models/\(sha256)", as: [String: String].self); return } catch let e as CLIError where e.code == Exit.notFound {}
+        let path = ModelStore.path(sha256: sha256)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError(code: Exit.unreachable, message: "cannot read \(path)")
         }
+        stderrLine("  uploading the model (\(data.count / 1024) KiB) to \(url)")
+        _ = try call("PUT", "/models/\(sha256)", raw: Array(data), contentType: "application/octet-stream", as: [String: String].self)
+    }
+
+    func call<T: Decodable>(_ method: String, _ path: String, raw bytes: [UInt8], contentType: String, as: T.Type) throws -> T {
+        var headers: HTTPHeaders = ["authorization": "Bearer \(key)"]
+        if !bytes.isEmpty { headers.add("content-type", contentType) }
         let response: HTTPResponse
         do {
             response = try client.send(HTTPRequest(method: method, path: "/admin/v1" + path, headers: headers, body: bytes))

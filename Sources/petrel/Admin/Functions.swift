@@ -41,6 +41,7 @@ struct Deploy: ParsableCommand {
                 let view: DeployView
                 switch target {
                 case .online(let client):
+                    try client.ensureModel(sha256: prepared.modelSHA256)
                     view = try client.call("POST", "/functions/\(source.config.name)/revisions",
                                            DeployRequest(config: prepared.configText, modelSha256: prepared.modelSHA256,
                                                          origin: prepared.origin, tag: prepared.tag, traffic: share), as: DeployView.self)
