@@ -612,3 +612,28 @@ def test_deploy_uploads_the_model_to_a_server_with_another_home(tmp_path):
         assert out.decode().endswith("400") and b"hash to" in out, out
     finally:
         stop(s)
+
+
+def test_a_keyed_revision_guards_every_revision(tmp_path):
+    """auth guards the function: once a revision says `auth: key`, the older public revision is
+    guarded too (addressed by version, or after a rollback), and a caller without a key learns
+    nothing about the revisions."""
+    fns = tmp_path / "fns"
+    mlp_folder(fns / "mlp")
+    keyed = mlp_folder(tmp_path / "keyed", extra="auth: key\n")
+    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    try:
+        R = ["--registry", s.registry]
+        c = Client(s)
+        assert c.infer("mlp", version="1")[0] == 200
+        ok(petrel("deploy", keyed, "--traffic", "10", *R, key=s.admin_key))
+        assert c.infer("mlp", version="1")[0] == 401
+        assert c.infer("mlp", version="no-such-version")[0] == 401
+        ok(petrel("rollback", "mlp", *R, key=s.admin_key))
+        assert c.infer("mlp")[0] == 401
+        key = ok(petrel("keys", "create", "caller", "--function", "mlp", *R, key=s.admin_key)).stdout.strip()
+        status, _, body = c.infer("mlp", headers={"authorization": f"Bearer {key}"})
+        assert status == 200 and body["model_version"] == "1", body
+        c.close()
+    finally:
+        stop(s)

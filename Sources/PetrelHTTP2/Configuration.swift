@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     /// uploads through the admin API, which are larger than any inference request.
     public var uploadPathPrefix: String?
     public var maxUploadBytes: Int = 1 << 30
+    /// Uploads are accepted from loopback and Unix-socket peers only, unless this is set.
+    public var uploadFromAnywhere = false
     public var tls: TLSConfiguration?
     /// Event loops: one per core, as nghttpd and Envoy do.
     public var eventLoopThreads: Int = System.coreCount

@@ -20,8 +20,10 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
     private var inRead = false
     private var heldRead = false
     private let events: ConnectionEvents?
+    private let uploadFromAnywhere: Bool
 
     init(configuration: ServerConfiguration, service: HTTPService, events: ConnectionEvents?) throws {
+        uploadFromAnywhere = configuration.uploadFromAnywhere
         session = try H2Session(role: .server, settings: configuration.settings,
                                 limits: .init(maxBodyBytes: configuration.maxRequestBodyBytes,
                                               maxGRPCMessageBytes: configuration.maxGRPCMessageBytes,
@@ -36,6 +38,7 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
         self.context = context
         let eventLoop = context.eventLoop
         let loopback = context.channel.remoteAddress?.isLoopback ?? true
+        if !loopback && !uploadFromAnywhere { session.limits.uploadPathPrefix = nil }
         session.onRequest = { [unowned self] id, request in
             var request = request
             request.fromLoopback = loopback

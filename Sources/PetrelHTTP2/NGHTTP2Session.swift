@@ -54,7 +54,7 @@ final class H2Session {
     }
 
     let role: Role
-    let limits: Limits
+    var limits: Limits
     private(set) var session: OpaquePointer!
     private(set) var streams: [Int32: Stream] = [:]
     /// Server: a request is whole. The handler answers with `respond` now or later.
@@ -268,7 +268,10 @@ final class H2Session {
 
     func headersComplete(stream id: Int32, endStream: Bool) {
         guard let s = streams[id] else { return }
-        if role == .server, s.method == "PUT", let prefix = limits.uploadPathPrefix, s.path.hasPrefix(prefix) {
+        // Only a request that presents a bearer token gets the upload limit (the service checks the
+        // token itself); anyone else is held to the ordinary body limit.
+        if role == .server, s.method == "PUT", let prefix = limits.uploadPathPrefix, s.path.hasPrefix(prefix),
+           s.headers["authorization"]?.hasPrefix("Bearer ") == true {
             s.bodyLimit = limits.maxUploadBytes
         }
         if role == .server, s.refused == nil, let cl = s.headers["content-length"], let n = Int(cl), n > s.bodyLimit {
@@ -296,8 +299,10 @@ final class H2Session {
             }
             return
         }
+        // Reserve what Content-Length announces, but never more than the ordinary limit up front:
+        // an upload grows as its bytes actually arrive.
         if s.body.isEmpty, let cl = s.headers["content-length"], let n = Int(cl), n <= s.bodyLimit {
-            s.body.reserveCapacity(n)
+            s.body.reserveCapacity(min(n, limits.maxBodyBytes))
         }
         s.body.append(contentsOf: chunk)
     }

@@ -119,6 +119,7 @@ struct Serve: ParsableCommand {
         // workers, and with one loop a request never changes threads inside the gateway.
         if eventLoops == nil { config.eventLoopThreads = 1 }
         config.uploadPathPrefix = "/admin/v1/models/"
+        config.uploadFromAnywhere = adminRemote
         let socketDir = Compiler.home + "/run/\(getpid())"
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }
@@ -164,7 +165,16 @@ struct Serve: ParsableCommand {
             ---------------------------------------------------------------------------
             """)
         if let adminKeyFile {
-            _ = FileManager.default.createFile(atPath: adminKeyFile, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            // Created with mode 0600 (never readable by others, not even for a moment).
+            let fd = open(adminKeyFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            let line = Array((key + "\n").utf8)
+            guard fd >= 0, fchmod(fd, 0o600) == 0, write(fd, line, line.count) == line.count else {
+                let e = String(cString: strerror(errno))
+                if fd >= 0 { close(fd) }
+                stderrLine("error: cannot write the admin key to \(adminKeyFile): \(e)")
+                throw ExitCode(3)
+            }
+            close(fd)
         }
     }
 

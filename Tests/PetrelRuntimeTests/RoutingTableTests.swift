@@ -11,14 +11,14 @@ import Testing
                        source: "/f", createdAt: Date(timeIntervalSince1970: 0))
     }
 
-    func table(traffic: [TrafficTarget], tags: [String: String] = [:], loaded: [Int] = [1, 2, 3]) -> RoutingTable {
+    func table(traffic: [TrafficTarget], tags: [String: String] = [:], loaded: [Int] = [1, 2, 3], keyed: Set<Int> = []) -> RoutingTable {
         let state = FunctionState(name: "mlp", createdAt: Date(), revisions: [rev(1), rev(2), rev(3)], traffic: traffic, tags: tags)
         var revisions: [String: GatewayRevision] = [:]
         for n in loaded {
             let r = rev(n)
             revisions[r.id] = GatewayRevision(id: r.id, number: n, function: "mlp", artifactPath: "/a/\(n)",
                                               signature: ModelSignature(name: "mlp", inputs: [], outputs: []),
-                                              settings: PoolSettings(), auth: .public)
+                                              settings: PoolSettings(), auth: keyed.contains(n) ? .key : .public)
         }
         return RoutingTable(states: [state], revisions: revisions)
     }
@@ -62,5 +62,18 @@ import Testing
         let t = table(traffic: [TrafficTarget(revision: "mlp-00002", percent: 100)], loaded: [1])
         #expect(resolved(t, roll: 0) == "unavailable: model 'mlp' has no revision ready to serve")
         if case .failure(let e) = t.resolve("nope", version: nil, roll: { 0 }) { #expect(e.code == .notFound) } else { Issue.record("resolved") }
+    }
+
+    @Test func oneKeyedRevisionGuardsTheWholeFunction() {
+        #expect(table(traffic: [TrafficTarget(revision: "mlp-00001", percent: 100)]).functions["mlp"]!.requiresKey == false)
+        // v3 says auth: key while v1 (public) still takes the traffic: v1 is guarded too.
+        #expect(table(traffic: [TrafficTarget(revision: "mlp-00001", percent: 100)], keyed: [3]).functions["mlp"]!.requiresKey)
+    }
+
+    @Test func neverRoutedAnswersOnlyVersions() {
+        let t = table(traffic: [])
+        #expect(resolved(t, roll: 1) == "unavailable: model 'mlp' has no traffic routed yet: address a version, or route it with `petrel traffic`")
+        #expect(resolved(t, version: "2", roll: 1) == "mlp-00002")
+        #expect(resolved(t) == "mlp-00003")   // metadata describes the newest
     }
 }

@@ -70,13 +70,15 @@ public enum Deployer {
     /// Removes cached artifacts and stored models that no revision refers to any more (after a
     /// delete). Only files a deleted revision named are candidates: the cache also holds what
     /// `petrel compile` made by hand.
-    public static func collectGarbage(deleted: [RevisionRecord], registry: Registry) throws -> [String] {
+    /// `keeping`: artifact paths a running server still serves (a revision recompiled after a
+    /// compiler upgrade is served from a path the registry does not record).
+    public static func collectGarbage(deleted: [RevisionRecord], registry: Registry, keeping: Set<String> = []) throws -> [String] {
         let artifacts = try registry.referencedArtifactDigests()
         let models = try registry.referencedModelSHA256s()
         var removed: [String] = []
         for d in Set(deleted.map(\.artifactDigest)) where !artifacts.contains(d) {
             let p = Compiler.artifactPath(digest: d)
-            if unlink(p) == 0 { removed.append(p) }
+            if !keeping.contains(p), unlink(p) == 0 { removed.append(p) }
         }
         for m in Set(deleted.map(\.modelSHA256)) where !models.contains(m) {
             let p = ModelStore.path(sha256: m)

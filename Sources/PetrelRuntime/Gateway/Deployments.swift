@@ -20,6 +20,7 @@ final class Deployments: @unchecked Sendable {
     /// How long a deploy waits for the new revision's first worker before it gives up.
     var readyTimeout: TimeInterval = 120
     let changes = DispatchQueue(label: "petrel.deployments")
+    let keyChanges = DispatchQueue(label: "petrel.keys")
 
     private let lock = NSLock()
     private var current = RoutingTable()
@@ -104,7 +105,10 @@ final class Deployments: @unchecked Sendable {
     /// Artifacts worth mapping ahead in prewarmed workers: every loaded revision's.
     var artifactPaths: [String] { lock.withLock { Array(Set(loaded.values.map(\.artifactPath))).sorted() } }
 
-    // MARK: changes (blocking; run on `changes`)
+    // MARK: changes (blocking)
+    // Traffic, rollback and tags run on `changes`. Deploy and delete run elsewhere and take
+    // `changes` only around their registry writes: waiting for a worker to start or for workers
+    // to drain must not hold up a rollback. Keys change on `keyChanges`.
 
     struct DeployOutcome {
         var revision: RevisionRecord
@@ -116,23 +120,32 @@ final class Deployments: @unchecked Sendable {
     /// `traffic` is nil, starts a worker and routes `traffic` percent to it once that worker is
     /// ready — a revision that cannot start never gets a request.
     func deploy(function: String, configText: String, modelSHA256: String, origin: String, tag: String?, traffic: Int?) throws -> DeployOutcome {
+        guard modelSHA256.count == 64, modelSHA256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw RegistryError(.invalid, "model_sha256 = \"\(modelSHA256)\": must be 64 lower-case hex digits")
+        }
         let config = try Deployer.config(text: configText, name: function)
         guard ModelStore.contains(sha256: modelSHA256) else {
             throw RegistryError(.invalid, "model \(modelSHA256) is not in the server's model store: upload it first (PUT /admin/v1/models/\(modelSHA256); `petrel deploy` does)")
         }
         let prepared = try Deployer.compile(config: config, configText: configText, modelSHA256: modelSHA256, origin: origin, tag: tag)
-        let (rev, reused) = try Registration.addOrReuse(prepared, function: function, registry: registry)
-        let g = GatewayRevision(id: rev.id, number: rev.number, function: function, artifactPath: prepared.artifactPath,
-                                signature: prepared.signature, settings: PoolSettings(config: config, threads: workerThreads),
-                                auth: config.auth)
-        lock.withLock { loaded[rev.id] = g; deleting.remove(function) }
+        let (rev, reused, g): (RevisionRecord, Bool, GatewayRevision) = try changes.sync {
+            let (rev, reused) = try Registration.addOrReuse(prepared, function: function, registry: registry)
+            let g = GatewayRevision(id: rev.id, number: rev.number, function: function, artifactPath: prepared.artifactPath,
+                                    signature: prepared.signature, settings: PoolSettings(config: config, threads: workerThreads),
+                                    auth: config.auth)
+            lock.withLock { loaded[rev.id] = g; deleting.remove(function) }
+            try rebuild()
+            return (rev, reused, g)
+        }
         prewarm?.addPremap(g.artifactPath)
-        try rebuild()
         var state = try registry.function(function)!
         if let traffic {
             try waitUntilReady(g)
-            state = try registry.shiftTraffic(function, to: rev.id, percent: traffic)
-            try rebuild()
+            state = try changes.sync {
+                let s = try registry.shiftTraffic(function, to: rev.id, percent: traffic)
+                try rebuild()
+                return s
+            }
         }
         logger.notice("deployed", metadata: ["function": "\(function)", "revision": "\(rev.id)", "reused": "\(reused)",
                                              "traffic": "\(state.traffic.map { "\($0.revision)=\($0.percent)" }.joined(separator: ","))"])
@@ -176,26 +189,31 @@ final class Deployments: @unchecked Sendable {
     /// Stops routing to the function (new requests get 404), lets its workers finish what they
     /// hold and exit, then removes it from the registry and deletes artifacts nothing refers to.
     func delete(_ function: String, drainTimeout: TimeInterval = 60) throws -> (state: FunctionState, removed: [String]) {
-        guard try registry.function(function) != nil else {
-            throw RegistryError(.notFound, "unknown function '\(function)'")
+        try changes.sync {
+            guard try registry.function(function) != nil else {
+                throw RegistryError(.notFound, "unknown function '\(function)'")
+            }
+            lock.withLock { _ = deleting.insert(function) }
+            try rebuild()
         }
-        lock.withLock { _ = deleting.insert(function) }
-        try rebuild()
         let group = DispatchGroup()
         for pool in pools(of: function) {
             group.enter()
-            pool.eventLoop.execute { pool.scaleToZero { group.leave() } }
+            pool.retire { group.leave() }
         }
         if group.wait(timeout: .now() + drainTimeout) == .timedOut {
-            logger.warning("\(function): workers still busy after \(Int(drainTimeout)) s of draining; removing anyway")
+            logger.warning("\(function): workers still busy after \(Int(drainTimeout)) s of draining; killed")
+            pools(of: function).forEach { $0.forceKill() }
         }
-        for pool in pools(of: function) { pool.stopTimers() }
-        let state = try registry.deleteFunction(function)
-        lock.withLock {
-            for rev in state.revisions { pools[rev.id] = nil; loaded[rev.id] = nil }
+        let (state, removed): (FunctionState, [String]) = try changes.sync {
+            let state = try registry.deleteFunction(function)
+            let inUse: Set<String> = lock.withLock {
+                for rev in state.revisions { pools[rev.id] = nil; loaded[rev.id] = nil }
+                return Set(loaded.values.map(\.artifactPath))
+            }
+            try rebuild()
+            return (state, try Deployer.collectGarbage(deleted: state.revisions, registry: registry, keeping: inUse))
         }
-        try rebuild()
-        let removed = try Deployer.collectGarbage(deleted: state.revisions, registry: registry)
         logger.notice("deleted", metadata: ["function": "\(function)", "revisions": "\(state.revisions.count)", "files_removed": "\(removed.count)"])
         return (state, removed)
     }

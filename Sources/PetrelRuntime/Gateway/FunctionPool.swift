@@ -91,6 +91,8 @@ final class FunctionPool: @unchecked Sendable {
     private var readyWaiters: [(Result<Void, PoolError>) -> Void] = []
     private var lastWorkerError: String?
     private var timers: [RepeatedTask] = []
+    /// Being deleted: takes no request and starts no worker.
+    private var retiring = false
 
     struct PoolError: Error, CustomStringConvertible { var description: String }
 
@@ -121,6 +123,7 @@ final class FunctionPool: @unchecked Sendable {
         onLoop { [self] in
             nextRequest += 1
             var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC, id: nextRequest)
+            if retiring { return reject(p, status: 404, grpc: .notFound, "function '\(name)' was deleted") }
             if queue.count >= settings.queueLimit, readyWorkerWithCapacity() == nil {
                 return reject(p, status: 503, grpc: .unavailable,
                               "function '\(name)' has \(queue.count) requests waiting (queue limit \(settings.queueLimit)); retry later",
@@ -164,6 +167,7 @@ final class FunctionPool: @unchecked Sendable {
     /// made steady load at a concurrency limit start and drain a worker every few seconds
     /// (`petrel simulate`: 226 starts in 600 s where 3 workers do).
     private func scaleForQueue() {
+        guard !retiring else { return }
         let starting = workers.filter(\.isStarting).count
         let ready = workers.filter(\.isReady).count
         var want: Int
@@ -381,15 +385,17 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Starts the once-a-second sample and the autoscaler's tick (on the pool's loop).
     func start() {
-        eventLoop.execute { [self] in startInitialWorkers() }
-        timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in sample() })
-        let tickNanos = settings.scaling.tickInterval.components.seconds * 1_000_000_000
-            + settings.scaling.tickInterval.components.attoseconds / 1_000_000_000
-        timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(tickNanos), delay: .nanoseconds(tickNanos)) { [self] _ in tick() })
+        onLoop { [self] in
+            startInitialWorkers()
+            timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in sample() })
+            let tickNanos = settings.scaling.tickInterval.components.seconds * 1_000_000_000
+                + settings.scaling.tickInterval.components.attoseconds / 1_000_000_000
+            timers.append(eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(tickNanos), delay: .nanoseconds(tickNanos)) { [self] _ in tick() })
+        }
     }
 
     /// Stops scaling (the pool is being removed or the server stops).
-    func stopTimers() { timers.forEach { $0.cancel() } }
+    func stopTimers() { onLoop { [self] in timers.forEach { $0.cancel() } } }
 
     /// For a deploy that routes traffic only to a revision that runs: `done` gets success once a
     /// worker is ready (starting one if none is), or the reason the worker could not start.
@@ -457,6 +463,23 @@ final class FunctionPool: @unchecked Sendable {
                 apply(.drain, to: w)
             }
         }
+    }
+
+    /// For a delete: answers what waits with 404, starts nothing more, drains every worker; `done`
+    /// runs once none is left. `forceKill` ends whatever still runs when the drain took too long.
+    func retire(_ done: @escaping () -> Void) {
+        onLoop { [self] in
+            retiring = true
+            stopTimers()
+            let waiting = queue
+            queue.removeAll()
+            for p in waiting { reject(p, status: 404, grpc: .notFound, "function '\(name)' was deleted") }
+            scaleToZero(done)
+        }
+    }
+
+    func forceKill() {
+        onLoop { [self] in for w in workers { w.process?.forceKill() } }
     }
 
     /// Drains every worker and forgets the autoscaler's history (so the next tick does not start

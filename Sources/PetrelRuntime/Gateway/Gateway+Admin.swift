@@ -51,6 +51,9 @@ extension Gateway {
             }
             let body = (try? JSONSerialization.data(withJSONObject: ["size": prewarm?.size ?? 0, "idle": prewarm?.idleCount ?? 0], options: [.sortedKeys])) ?? Data()
             return responder.respond(HTTPResponse(status: 200, contentType: "application/json", body: Array(body)))
+        // (A `where` clause binds to the last pattern of a case only: one pattern per case here.)
+        case (_, 2, "models") where rest[1].count != 64 || !rest[1].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }):
+            return adminError(responder, 400, "\(rest[1]): a model is named by its SHA-256, 64 lower-case hex digits")
         case ("GET", 2, "models"), ("HEAD", 2, "models"):
             let sha = rest[1]
             return ModelStore.contains(sha256: sha) ? responder.respond(HTTPResponse(status: 200, contentType: "application/json",
@@ -73,14 +76,14 @@ extension Gateway {
         case ("GET", 1, "keys"):
             return read(responder) { try d.registry.keys().map { KeyView($0) } }
         case ("POST", 1, "keys"):
-            return change(responder, request, KeyRequest.self, status: 201) { req in
+            return change(responder, request, KeyRequest.self, status: 201, on: d.keyChanges) { req in
                 let scope: KeyScope = req.admin ? .admin : .functions(req.functions)
                 let (record, key) = try d.registry.createKey(name: req.name, scope: scope)
                 try d.refreshKeys()
                 return KeyView(record, key: key)
             }
         case ("DELETE", 2, "keys"):
-            return change(responder, status: 200) {
+            return change(responder, status: 200, on: d.keyChanges) {
                 let r = try d.registry.revokeKey(rest[1])
                 try d.refreshKeys()
                 return KeyView(r)
@@ -101,9 +104,9 @@ extension Gateway {
                 return self.view(state)
             }
         case ("DELETE", nil, 0):
-            return change(responder, status: 200) { self.view(try d.delete(f).state) }
+            return change(responder, status: 200, on: .global()) { self.view(try d.delete(f).state) }
         case ("POST", "revisions", 1):
-            return change(responder, request, DeployRequest.self, status: 201) { req in
+            return change(responder, request, DeployRequest.self, status: 201, on: .global()) { req in
                 if let why = FunctionConfig.dnsLabelProblem(f) { throw RegistryError(.invalid, "function name \"\(f)\": \(why)") }
                 if let p = req.traffic, !(0...100).contains(p) { throw RegistryError(.invalid, "traffic = \(p): must be a percentage in 0...100") }
                 let o = try d.deploy(function: f, configText: req.config, modelSHA256: req.modelSha256, origin: req.origin,
@@ -150,18 +153,19 @@ extension Gateway {
         DispatchQueue.global().async { self.answer(responder, 200, body) }
     }
 
-    /// Decodes the body and runs the change on the serial queue.
+    /// Decodes the body and runs the change on `queue` (by default the serial queue of changes;
+    /// deploy and delete serialise their own registry writes).
     private func change<Req: Decodable, T: Encodable>(_ responder: HTTPResponder, _ request: HTTPRequest, _ type: Req.Type,
-                                                     status: Int, _ body: @escaping (Req) throws -> T) {
+                                                     status: Int, on queue: DispatchQueue? = nil, _ body: @escaping (Req) throws -> T) {
         let input: Req
         do { input = try AdminJSON.decoder().decode(type, from: Data(request.body)) } catch {
             return adminError(responder, 400, "the request body is not the JSON this route takes: \(Self.describe(error))")
         }
-        change(responder, status: status) { try body(input) }
+        change(responder, status: status, on: queue) { try body(input) }
     }
 
-    private func change<T: Encodable>(_ responder: HTTPResponder, status: Int, _ body: @escaping () throws -> T) {
-        deployments.changes.async { self.answer(responder, status, body) }
+    private func change<T: Encodable>(_ responder: HTTPResponder, status: Int, on queue: DispatchQueue? = nil, _ body: @escaping () throws -> T) {
+        (queue ?? deployments.changes).async { self.answer(responder, status, body) }
     }
 
     private func answer<T: Encodable>(_ responder: HTTPResponder, _ status: Int, _ body: () throws -> T) {

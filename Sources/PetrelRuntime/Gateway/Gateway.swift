@@ -109,14 +109,17 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         if let target {
             let isInfer: Bool
             switch route { case .modelInfer, .tfsPredict: isInfer = true; default: isInfer = false }
-            let resolved = deployments.table.resolve(target.name, version: target.version, label: target.label,
-                                                     roll: isInfer ? Self.roll : nil)
+            let table = deployments.table
+            // The key is checked before the version is resolved: a caller without one learns
+            // nothing about the revisions.
+            if let denied = authorize(request, target.name, in: table) {
+                return json(responder, denied.httpStatus, OIPRest.encodeError(denied), challenge: true)
+            }
             let rev: GatewayRevision
-            switch resolved {
+            switch table.resolve(target.name, version: target.version, label: target.label, roll: isInfer ? Self.roll : nil) {
             case .success(let r): rev = r
             case .failure(let e): return json(responder, e.httpStatus, OIPRest.encodeError(e))
             }
-            if let denied = authorize(request, rev) { return json(responder, denied.httpStatus, OIPRest.encodeError(denied), challenge: true) }
             if isInfer { return forward(rev, request, responder, grpc: false, deadline: nil) }
         }
         if let (r, _) = answers.rest(route) { return responder.respond(r) }
@@ -131,17 +134,18 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         }
     }
 
-    /// nil when the revision is public or the caller's key allows it; else 401 or 403.
-    func authorize(_ request: HTTPRequest, _ rev: GatewayRevision) -> ProtocolError? {
-        guard rev.auth == .key else { return nil }
-        switch deployments.keyRing.check(authorization: request.headers["authorization"], function: rev.function) {
+    /// nil when the function is public (or unknown: the lookup answers 404) or the caller's key
+    /// allows it; else 401 or 403.
+    func authorize(_ request: HTTPRequest, _ function: String, in table: RoutingTable) -> ProtocolError? {
+        guard table.functions[function]?.requiresKey == true else { return nil }
+        switch deployments.keyRing.check(authorization: request.headers["authorization"], function: function) {
         case .allowed: return nil
         case .missing:
-            return ProtocolError(.unauthenticated, "function '\(rev.function)' requires an API key: send 'Authorization: Bearer <key>'")
+            return ProtocolError(.unauthenticated, "function '\(function)' requires an API key: send 'Authorization: Bearer <key>'")
         case .invalid:
             return ProtocolError(.unauthenticated, "the API key is not valid (unknown, revoked or malformed)")
         case .forbidden(let id):
-            return ProtocolError(.permissionDenied, "API key \(id) is not allowed to invoke '\(rev.function)'")
+            return ProtocolError(.permissionDenied, "API key \(id) is not allowed to invoke '\(function)'")
         }
     }
 
@@ -175,12 +179,13 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             return reply(.failure(.invalidArgument("ModelInferRequest has no model_name")))
         }
         if let (name, version) = target {
+            let table = deployments.table
+            if let denied = authorize(request, name, in: table) { return reply(.failure(denied)) }
             let rev: GatewayRevision
-            switch deployments.table.resolve(name, version: version, roll: method == "ModelInfer" ? Self.roll : nil) {
+            switch table.resolve(name, version: version, roll: method == "ModelInfer" ? Self.roll : nil) {
             case .success(let r): rev = r
             case .failure(let e): return reply(.failure(e))
             }
-            if let denied = authorize(request, rev) { return reply(.failure(denied)) }
             if method == "ModelInfer" {
                 var deadline: NIODeadline?
                 if let t = request.headers["grpc-timeout"], let amount = GRPCWire.timeout(t) { deadline = .now() + amount }
@@ -211,7 +216,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         }
         var request = request
         // Workers need no key, and should never see one.
-        if rev.auth == .key { request.headers.fields.removeAll { $0.name == "authorization" } }
+        request.headers.fields.removeAll { $0.name == "authorization" }
         pool.submit(request, wrapped, isGRPC: grpc, deadline: deadline)
     }
 

@@ -24,6 +24,9 @@ struct RoutingTable: Sendable {
         /// Metadata without a version describes this one: the largest share of traffic, the
         /// newest on a tie (the newest revision when none has traffic).
         var defaultRevision: String?
+        /// A key is required as soon as any revision says `auth: key`: auth guards the function,
+        /// so an older public revision, addressed by version or rolled back to, must not open it.
+        var requiresKey: Bool { revisions.values.contains { $0.auth == .key } }
     }
 
     var functions: [String: Function] = [:]
@@ -61,7 +64,11 @@ struct RoutingTable: Sendable {
             else {
                 return .failure(.notFound("model '\(name)' has no \(label == nil ? "version" : "version label") '\(v)' (\(f.state.versionsDescription))"))
             }
-        } else if let roll, !f.state.traffic.isEmpty {
+        } else if let roll {
+            // Never routed (every revision deployed with --no-traffic): only versions answer.
+            guard !f.state.traffic.isEmpty else {
+                return .failure(ProtocolError(.unavailable, "model '\(name)' has no traffic routed yet: address a version, or route it with `petrel traffic`"))
+            }
             id = f.state.traffic.count == 1 ? f.state.traffic[0].revision : TrafficMath.pick(f.state.traffic, roll: roll())
         } else {
             id = f.defaultRevision

@@ -156,6 +156,12 @@ func runRegistryCommand(_ body: () throws -> Void) throws {
     } catch let e as ModelError {
         stderrLine("error: \(e.message)")
         throw ExitCode(e.code == .io ? Exit.unreachable : Exit.invalid)
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        // What is left comes from the registry file itself (SQLite busy, disk full, permissions).
+        stderrLine("error: \(error)")
+        throw ExitCode(Exit.unreachable)
     }
 }
 

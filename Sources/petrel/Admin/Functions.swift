@@ -117,9 +117,8 @@ struct List: ParsableCommand {
             if admin.json { return try printJSON(views) }
             printTable(["NAME", "REVISIONS", "TRAFFIC", "TAGS", "AUTH", "WORKERS"], views.map { v in
                 let workers = v.revisions.compactMap(\.runtime).reduce(0) { $0 + ($1.workers["ready"] ?? 0) }
-                let routed = v.revisions.last { $0.percent > 0 }
                 return [v.name, String(v.revisions.count), trafficText(v), v.tags.sorted { $0.key < $1.key }.map { "\($0.key)→\(short($0.value, v.name))" }.joined(separator: " "),
-                        routed?.auth ?? "-", v.revisions.contains { $0.runtime != nil } ? String(workers) : "-"]
+                        v.revisions.contains { $0.auth == "key" } ? "key" : "public", v.revisions.contains { $0.runtime != nil } ? String(workers) : "-"]
             })
         }
     }

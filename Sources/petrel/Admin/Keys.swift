@@ -15,12 +15,9 @@ struct Keys: ParsableCommand {
         @Flag(help: "An admin key: the admin API and every function.") var admin = false
         @OptionGroup var options: AdminOptions
 
-        func validate() throws {
-            if admin && !functions.isEmpty { throw ValidationError("--admin keys reach every function; leave out --function") }
-        }
-
         func run() throws {
             try runRegistryCommand {
+                if admin && !functions.isEmpty { throw CLIError(code: Exit.invalid, message: "--admin keys reach every function; leave out --function") }
                 let view: KeyView
                 switch try options.target() {
                 case .online(let client):
