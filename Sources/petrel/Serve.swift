@@ -11,7 +11,8 @@ import PetrelRuntime
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve every function under a folder over HTTP/2 and HTTP/1.1 (Open Inference Protocol REST and gRPC, TF Serving REST).")
+        abstract: "Serve the registry's functions (deploying each folder under --functions first) over HTTP/2 and HTTP/1.1: Open Inference Protocol REST and gRPC, TF Serving REST.",
+        discussion: "At the registry's first start, prints the admin key once (the CLI reads it from PETREL_ADMIN_KEY). --in-process serves the folder itself, without the registry or worker processes.")
 
     @Flag(help: "Run models inside the server process (the monolith / edge mode) instead of in worker processes.") var inProcess = false
     @Option(help: "Generic workers kept started and waiting for a function's cold start (worker mode).") var prewarm = 1
