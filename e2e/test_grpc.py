@@ -76,7 +76,7 @@ def test_errors(stub, server):
     channel.close()
 
 
-def test_deadline_and_message_limit(server):
+def test_message_over_the_limit_is_resource_exhausted_and_the_server_goes_on(server):
     pb2, pb2_grpc = grpc_stubs()
     channel = grpc.insecure_channel(server.address, options=[("grpc.max_send_message_length", 200 << 20)])
     s = pb2_grpc.GRPCInferenceServiceStub(channel)

@@ -18,6 +18,12 @@ public enum GRPCResult: Sendable {
 public enum GRPCWire {
     /// The single message of a unary request body: 1 flag byte, 4-byte big-endian length, bytes.
     public static func unaryMessage(_ body: [UInt8], maxBytes: Int) -> Result<[UInt8], GRPCError> {
+        unaryMessageRange(body, maxBytes: maxBytes).map { Array(body[$0]) }
+    }
+
+    /// Where the single message of a unary body lies, checked as `unaryMessage` checks it, for a
+    /// caller that only reads it in place (the gateway peeks at `model_name` and forwards the body).
+    public static func unaryMessageRange(_ body: [UInt8], maxBytes: Int) -> Result<Range<Int>, GRPCError> {
         guard body.count >= 5 else {
             return .failure(GRPCError(.internal, "truncated gRPC message: \(body.count) of at least 5 frame bytes"))
         }
@@ -34,7 +40,7 @@ public enum GRPCWire {
         if body.count - 5 > n {
             return .failure(GRPCError(.unimplemented, "unary method received more than one message"))
         }
-        return .success(Array(body[5...]))
+        return .success(5..<body.count)
     }
 
     public static func frame(_ message: [UInt8]) -> [UInt8] {

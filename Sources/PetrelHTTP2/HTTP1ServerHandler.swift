@@ -20,6 +20,8 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
     private var closeAfterResponse = false
     private var responding = false
     private let events: ConnectionEvents?
+    /// Decided once per connection, not per request.
+    private var fromLoopback = true
 
     init(maxBodyBytes: Int, service: HTTPService, scheme: String, events: ConnectionEvents?) {
         self.maxBodyBytes = maxBodyBytes
@@ -28,7 +30,10 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
         self.events = events
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        fromLoopback = context.channel.remoteAddress?.isLoopback ?? true
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -47,7 +52,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
                 refuseTooLarge()
                 return
             }
-            if let bytes = chunk.readBytes(length: chunk.readableBytes) { body.append(contentsOf: bytes) }
+            body.append(contentsOf: chunk.readableBytesView)
         case .end:
             guard !refused, let h = head else { return }
             current &+= 1
@@ -55,7 +60,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
             for (n, v) in h.headers { headers.add(n.lowercased(), v) }
             var request = HTTPRequest(method: h.method.rawValue, path: h.uri, authority: h.headers.first(name: "host"),
                                       scheme: scheme, headers: headers, body: body, version: .http1_1)
-            request.fromLoopback = context.channel.remoteAddress?.isLoopback ?? true
+            request.fromLoopback = fromLoopback
             body = []
             responding = true
             service.handle(request, responder: HTTPResponder(eventLoop: context.eventLoop, sink: self, stream: current))
@@ -79,8 +84,7 @@ final class HTTP1ServerHandler: ChannelInboundHandler, ResponseSink, @unchecked 
     private func refuseTooLarge() {
         refused = true
         closeAfterResponse = true
-        let r = HTTPResponse(status: 413, contentType: "application/json",
-                             body: Array(#"{"error":"request body exceeds \#(maxBodyBytes) bytes"}"#.utf8))
+        let r = HTTPResponse.bodyTooLarge(limit: maxBodyBytes)
         events?.refused(status: 413)
         current &+= 1
         responding = true

@@ -76,9 +76,6 @@ public final class HTTP2Client: @unchecked Sendable {
         try await send(request).get()
     }
 
-    public var eventLoop: EventLoop { channel.eventLoop }
-    public var isActive: Bool { channel.isActive }
-
     public func close() {
         try? channel.close().wait()
         try? ownedGroup?.syncShutdownGracefully()

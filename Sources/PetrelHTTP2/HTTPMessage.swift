@@ -118,3 +118,10 @@ extension SocketAddress {
         }
     }
 }
+
+extension HTTPResponse {
+    /// The 413 both transports answer to a body over the limit.
+    static func bodyTooLarge(limit: Int) -> HTTPResponse {
+        HTTPResponse(status: 413, contentType: "application/json", body: Array(#"{"error":"request body exceeds \#(limit) bytes"}"#.utf8))
+    }
+}

@@ -60,8 +60,6 @@ public final class HTTPServer: @unchecked Sendable {
         return channel.localAddress!
     }
 
-    public var localAddress: SocketAddress? { serverChannel?.localAddress }
-
     private func initialize(_ channel: Channel) throws {
         register(channel)
         let config = configuration, service = self.service, events = self.events
@@ -120,7 +118,4 @@ public final class HTTPServer: @unchecked Sendable {
         if ownsGroup { try? group.syncShutdownGracefully() }
         if case .unix(let path) = configuration.address { try? FileManager.default.removeItem(atPath: path) }
     }
-
-    /// Blocks until the listening socket closes.
-    public func waitUntilClosed() throws { try serverChannel?.closeFuture.wait() }
 }

@@ -41,6 +41,7 @@ final class H2Session {
         var body: [UInt8] = []
         var headerBytes = 0
         var bodyLimit: Int
+        var isGRPC = false
         /// The server refused the request before it was whole (body or headers over the limit);
         /// the refusal has been or will be sent, and further DATA is dropped.
         var refused: HTTPResponse?
@@ -133,8 +134,6 @@ final class H2Session {
 
     /// False once both sides are done (GOAWAY exchanged and no stream left): close the socket.
     var isAlive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
-    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
-    var openStreams: Int { streams.count }
 
     // MARK: server side
 
@@ -261,6 +260,7 @@ final class H2Session {
             return
         }
         if role == .server, n == "content-type", v.hasPrefix("application/grpc") {
+            s.isGRPC = true
             s.bodyLimit = limits.maxGRPCMessageBytes + 5
         }
         s.headers.add(n, v)
@@ -352,12 +352,10 @@ final class H2Session {
     }
 
     private func tooLarge(_ s: Stream) -> HTTPResponse {
-        if s.bodyLimit == limits.maxGRPCMessageBytes + 5 {
-            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: [],
-                                trailers: ["grpc-status": "8", "grpc-message": "request message larger than max (\(limits.maxGRPCMessageBytes) bytes)"])
+        if s.isGRPC {
+            return GRPCWire.response(.failure(.resourceExhausted, "request message larger than max (\(s.bodyLimit - 5) bytes)"))
         }
-        return HTTPResponse(status: 413, contentType: "application/json",
-                            body: Array(#"{"error":"request body exceeds \#(limits.maxBodyBytes) bytes"}"#.utf8))
+        return HTTPResponse.bodyTooLarge(limit: s.bodyLimit)
     }
 
     /// Answers now and resets the stream so the client stops sending the rest of the body:

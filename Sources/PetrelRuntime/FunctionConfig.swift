@@ -189,15 +189,13 @@ public struct FunctionConfig: Equatable, Sendable {
         return l
     }
 
-    /// "30s", "500ms", "2m", "1h", or a number of seconds.
+    /// A number of seconds, or a Go-style duration ("30s", "500ms", "1m30s"): the same parser
+    /// as `scaling:`'s durations, so one file never accepts a form in one place and not another.
     static func durationSeconds(_ v: Any) -> Double? {
         if let n = v as? Int { return Double(n) }
         if let d = v as? Double { return d }
-        guard let s = v as? String else { return nil }
-        for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where s.hasSuffix(suffix) {
-            if let n = Double(s.dropLast(suffix.count)) { return n * scale }
-        }
-        return nil
+        guard let s = v as? String, let d = parseScalingDuration(s) else { return nil }
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Kubernetes quantities: "512Mi", "2Gi", "1G", "1000000" (bytes).

@@ -27,12 +27,8 @@ public final class LoadedFunction: @unchecked Sendable {
     public var name: String { config.name }
 
     public convenience init(config: FunctionConfig, threads: Int, progress: ((String) -> Void)? = nil) throws {
-        let (model, report): (CompiledModel, CompileReport)
-        do {
-            (model, report) = try Compiler.compile(path: config.modelPath, threads: threads, renames: config.renames, progress: progress)
-        } catch let e as RenameError { throw config.configError(e) }
+        let (model, report, _) = try Deployer.compileChecked(config, threads: threads, progress: progress)
         try self.init(config: config, model: model, digest: report.digest, threads: threads)
-        try Self.check(config, against: signature)
     }
 
     /// From an artifact already compiled (a worker maps it; ONNX is never read again).

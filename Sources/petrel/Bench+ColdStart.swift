@@ -28,12 +28,12 @@ struct BenchColdStart: ParsableCommand {
 
     func run() throws {
         let target = url ?? ProcessInfo.processInfo.environment["PETREL_URL"] ?? "http://127.0.0.1:8080"
-        guard let c = URLComponents(string: target), c.scheme == "http", let host = c.host else {
-            stderrLine("error: --url \(target): expected http://HOST:PORT")
+        guard let address = serverAddress(target) else {
+            stderrLine("error: --url \(target): expected http://HOST:PORT or unix:/path")
             throw ExitCode(2)
         }
         let client: HTTP2Client
-        do { client = try HTTP2Client.connect(to: .tcp(host: host, port: c.port ?? 80)) } catch {
+        do { client = try HTTP2Client.connect(to: address) } catch {
             stderrLine("error: cannot connect to \(target): \(error)")
             throw ExitCode(3)
         }

@@ -192,7 +192,9 @@ struct Serve: ParsableCommand {
             for source in try DeploySource.scan(config.directory) {
                 let sha = try ModelStore.store(source.modelPath)
                 if try registry.findRevision(function: source.config.name, config: source.configText, modelSHA256: sha) != nil { continue }
-                let prepared = try Deployer.prepare(source, progress: { logger.info("\(config.name): \($0)") })
+                let prepared = try Deployer.compile(config: source.config, configText: source.configText, modelSHA256: sha,
+                                                    origin: source.origin, tag: source.tag,
+                                                    progress: { logger.info("\(config.name): \($0)") })
                 let (rev, _, _) = try Registration.deployOffline(prepared, function: source.config.name, registry: registry, traffic: 100)
                 logger.notice("deployed \(config.directory) as \(rev.id) (100 % of traffic)")
             }

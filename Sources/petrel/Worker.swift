@@ -112,8 +112,10 @@ struct Worker: ParsableCommand {
         }
         if let dir = function {
             do {
-                let f = try LoadedFunction(config: try FunctionConfig.load(directory: dir), threads: threads.count)
-                service.load(name: f.name, artifactPath: Compiler.artifactPath(digest: f.digest))
+                // Compiled and checked here; the worker maps the artifact once, as a spawned one does.
+                let config = try FunctionConfig.load(directory: dir)
+                let (_, report, _) = try Deployer.compileChecked(config, threads: threads.count)
+                service.load(name: config.name, artifactPath: report.artifactPath)
             } catch {
                 stderrLine("error: \(error)")
                 throw ExitCode(2)

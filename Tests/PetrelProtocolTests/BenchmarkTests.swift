@@ -6,8 +6,9 @@ import Testing
 /// Debug builds are 10-20× slower than release. Release (-O, copied into a scratch package), 2-core
 /// VM shared with other builds, best of 3: REST decode 1×64 FP32 (17-digit literals, 1356 B) 4.5 µs,
 /// REST encode 1×10 FP32 1.2 µs, gRPC decode 1×64 raw 2.5 µs, gRPC encode 1×10 0.85 µs,
-/// peekModelName 0.1 µs.
-@Suite struct Benchmark {
+/// peekModelName 0.1 µs. Not run by default (timings belong in benchmarks, not in the test
+/// suite): `PETREL_MICROBENCH=1 swift test --filter Benchmark`.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["PETREL_MICROBENCH"] != nil)) struct Benchmark {
     static func time(_ label: String, iterations: Int, _ body: () throws -> Void) rethrows -> Double {
         for _ in 0..<(iterations / 10) { try body() }
         let start = DispatchTime.now().uptimeNanoseconds

@@ -7,7 +7,7 @@ import Glibc
 /// Serialises a compiled graph into the artifact format documented in ArtifactReader.swift, and
 /// writes it atomically: a temporary file in the destination directory, fsync, rename. A reader
 /// never sees a half-written artifact; a crash leaves at most a stray temporary file.
-enum ArtifactWriter {
+public enum ArtifactWriter {
     static func encode(_ g: Graph, sourceSHA256: String, options: String, sourceOpCounts: [String: Int]) throws -> Data {
         var meta = Petrel_Artifact_Artifact()
         meta.compilerVersion = petrelCompilerVersion
@@ -90,7 +90,10 @@ enum ArtifactWriter {
     }
 
     /// Writes `data` to `path` atomically (temporary name in the same directory, fsync, rename).
-    static func writeAtomically(_ data: Data, to path: String) throws {
+    /// Written to a temporary name in the same folder, flushed, then renamed: a reader sees the
+    /// old file or the whole new one. Used for every file Petrel keeps (artifacts, stored models,
+    /// the server file).
+    public static func writeAtomically(_ data: Data, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = "\(dir)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

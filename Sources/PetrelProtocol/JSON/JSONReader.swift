@@ -21,7 +21,6 @@ struct JSONReader {
         .invalidArgument("invalid JSON at byte \(offset ?? pos): \(message)")
     }
 
-    var atEnd: Bool { pos >= count }
 
     @inline(__always) mutating func skipWhitespace() {
         while pos < count {

@@ -15,13 +15,6 @@ public enum InferDataType: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    var isFloatingPoint: Bool {
-        switch self {
-        case .fp16, .fp32, .fp64, .bf16: true
-        default: false
-        }
-    }
-
     /// Inclusive range of an integer type, as Int64 bounds plus the UInt64 ceiling for UINT64.
     var integerRange: (min: Int64, max: UInt64)? {
         switch self {

@@ -3,7 +3,7 @@ extension InferTensor {
     /// BYTES n length-prefixed elements and nothing else. Binary and gRPC raw data need this check;
     /// JSON data is counted as it is read.
     public func checkDataMatchesShape() throws(ProtocolError) {
-        let label = "input '\(name)'"
+        var label: String { "input '\(name)'" }   // built only for an error
         guard let n = shapeElementCount else {
             throw .invalidArgument("\(label): shape \(shapeText(shape)) has a negative dimension or too many elements")
         }

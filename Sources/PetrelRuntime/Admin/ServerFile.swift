@@ -1,4 +1,5 @@
 import Foundation
+import PetrelModel
 
 /// `petrel.server.json` beside the registry: which server owns it. The CLI reads it to talk to
 /// that server's admin API instead of writing the registry behind its back, and a second
@@ -22,11 +23,7 @@ public struct ServerFile: Codable, Sendable {
     }
 
     public func write(registry: String) throws {
-        let data = try AdminJSON.encoder().encode(self)
-        let out = Self.path(registry: registry)
-        let tmp = out + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, out) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try ArtifactWriter.writeAtomically(try AdminJSON.encoder().encode(self), to: Self.path(registry: registry))
     }
 
     public static func remove(registry: String) { unlink(path(registry: registry)) }

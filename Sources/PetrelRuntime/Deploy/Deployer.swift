@@ -26,10 +26,18 @@ public enum Deployer {
                            origin: source.origin, tag: source.tag, threads: threads, progress: progress)
     }
 
-    /// A registered revision, ready to serve (compiled again from the stored model if the
-    /// artifact is no longer in the cache).
+    /// A registered revision, ready to serve. Its recorded artifact is mapped as it is (no
+    /// recompile, no weight hashing, no planning: start-up pays per revision only for reading the
+    /// signature); only an artifact the cache lost, or one this compiler or CPU cannot run, is
+    /// compiled again from the stored model.
     public static func load(_ revision: RevisionRecord, progress: ((String) -> Void)? = nil) throws -> PreparedRevision {
         let config = try config(of: revision)
+        let recorded = Compiler.artifactPath(digest: revision.artifactDigest)
+        if let model = try? CompiledModel.load(path: recorded) {
+            return PreparedRevision(config: config, configText: revision.config, modelSHA256: revision.modelSHA256,
+                                    artifactDigest: revision.artifactDigest, artifactPath: recorded,
+                                    signature: signature(config, model), origin: revision.source, tag: nil)
+        }
         if !ModelStore.contains(sha256: revision.modelSHA256) {
             throw ModelError(.io, "revision \(revision.id): its model \(revision.modelSHA256) is missing from \(ModelStore.directory)")
         }
@@ -54,17 +62,28 @@ public enum Deployer {
     /// Compiles a stored model for a config (the admin API's half of a deploy the CLI prepared).
     public static func compile(config: FunctionConfig, configText: String, modelSHA256: String, origin: String,
                                tag: String?, threads: Int = 1, progress: ((String) -> Void)? = nil) throws -> PreparedRevision {
-        let (model, report): (CompiledModel, CompileReport)
-        do {
-            (model, report) = try Compiler.compile(path: ModelStore.path(sha256: modelSHA256), threads: threads,
-                                                   renames: config.renames, progress: progress)
-        } catch let e as RenameError { throw config.configError(e) }
-        let sig = ModelSignature(name: config.name, versions: [], platform: "petrel_onnx",
-                                 inputs: model.graph.inputSignature.map(TensorBridge.spec),
-                                 outputs: model.graph.outputSignature.map(TensorBridge.spec))
-        try LoadedFunction.check(config, against: sig)
+        let (_, report, sig) = try compileChecked(config, modelPath: ModelStore.path(sha256: modelSHA256), threads: threads, progress: progress)
         return PreparedRevision(config: config, configText: configText, modelSHA256: modelSHA256, artifactDigest: report.digest,
                                 artifactPath: report.artifactPath, signature: sig, origin: origin, tag: tag)
+    }
+
+    /// Compiles a model with the config's renames and checks the config's declared tensors
+    /// against the result: every path from a function.yaml to an artifact goes through here.
+    public static func compileChecked(_ config: FunctionConfig, modelPath: String? = nil, threads: Int = 1,
+                                      progress: ((String) -> Void)? = nil) throws -> (CompiledModel, CompileReport, ModelSignature) {
+        let (model, report): (CompiledModel, CompileReport)
+        do {
+            (model, report) = try Compiler.compile(path: modelPath ?? config.modelPath, threads: threads, renames: config.renames, progress: progress)
+        } catch let e as RenameError { throw config.configError(e) }
+        let sig = signature(config, model)
+        try LoadedFunction.check(config, against: sig)
+        return (model, report, sig)
+    }
+
+    static func signature(_ config: FunctionConfig, _ model: CompiledModel) -> ModelSignature {
+        ModelSignature(name: config.name, versions: [], platform: "petrel_onnx",
+                       inputs: model.graph.inputSignature.map(TensorBridge.spec),
+                       outputs: model.graph.outputSignature.map(TensorBridge.spec))
     }
 
     /// Removes cached artifacts and stored models that no revision refers to any more (after a

@@ -14,29 +14,22 @@ public enum ModelStore {
         do { data = try Data(contentsOf: URL(fileURLWithPath: modelPath), options: .mappedIfSafe) } catch {
             throw ModelError(.io, "cannot read \(modelPath): \(error.localizedDescription)")
         }
-        return try store(data, from: modelPath)
+        return try store(data)
     }
 
-    /// Stores uploaded bytes (the admin API's `PUT /admin/v1/models/{sha256}`).
-    public static func store(_ data: Data, from origin: String) throws -> String {
-        let modelPath = origin
-        let sha = Compiler.sha256(of: data)
+    /// Stores bytes; `sha256` when the caller has already hashed them (an upload checked
+    /// against its name).
+    public static func store(_ data: Data, sha256 known: String? = nil) throws -> String {
+        let sha = known ?? Compiler.sha256(of: data)
         let out = path(sha256: sha)
-        if FileManager.default.fileExists(atPath: out) { return sha }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let tmp = "\(out).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, out) == 0 else {
-                let e = errno
-                unlink(tmp)
-                throw ModelError(.io, "cannot rename into \(out): \(String(cString: strerror(e)))")
-            }
-        } catch let e as ModelError { throw e } catch {
-            throw ModelError(.io, "cannot store \(modelPath) in \(directory): \(error.localizedDescription)")
-        }
+        if !FileManager.default.fileExists(atPath: out) { try ArtifactWriter.writeAtomically(data, to: out) }
         return sha
     }
 
     public static func contains(sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(sha256: sha256)) }
+
+    /// 64 lower-case hex digits: the only names that become paths in the store and the cache.
+    public static func isDigest(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
 }

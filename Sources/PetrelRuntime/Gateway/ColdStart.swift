@@ -44,7 +44,6 @@ public struct ColdStart: Sendable {
 /// Prometheus, and an HdrHistogram per phase (microseconds, 3 significant digits, fixed memory)
 /// for exact percentiles in `petrel bench cold-start` and the admin API.
 final class ColdStartMetrics: @unchecked Sendable {
-    static let phaseNames = ["spawn", "main", "ready", "mapped", "inference", "response", "total"]
     private let timers: [String: Metrics.Timer]
     private let total: Metrics.Timer
     private let count: Counter

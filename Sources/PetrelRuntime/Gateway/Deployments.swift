@@ -120,7 +120,7 @@ final class Deployments: @unchecked Sendable {
     /// `traffic` is nil, starts a worker and routes `traffic` percent to it once that worker is
     /// ready — a revision that cannot start never gets a request.
     func deploy(function: String, configText: String, modelSHA256: String, origin: String, tag: String?, traffic: Int?) throws -> DeployOutcome {
-        guard modelSHA256.count == 64, modelSHA256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+        guard ModelStore.isDigest(modelSHA256) else {
             throw RegistryError(.invalid, "model_sha256 = \"\(modelSHA256)\": must be 64 lower-case hex digits")
         }
         let config = try Deployer.config(text: configText, name: function)

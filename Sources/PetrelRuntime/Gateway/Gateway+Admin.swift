@@ -52,7 +52,7 @@ extension Gateway {
             let body = (try? JSONSerialization.data(withJSONObject: ["size": prewarm?.size ?? 0, "idle": prewarm?.idleCount ?? 0], options: [.sortedKeys])) ?? Data()
             return responder.respond(HTTPResponse(status: 200, contentType: "application/json", body: Array(body)))
         // (A `where` clause binds to the last pattern of a case only: one pattern per case here.)
-        case (_, 2, "models") where rest[1].count != 64 || !rest[1].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }):
+        case (_, 2, "models") where !ModelStore.isDigest(rest[1]):
             return adminError(responder, 400, "\(rest[1]): a model is named by its SHA-256, 64 lower-case hex digits")
         case ("GET", 2, "models"), ("HEAD", 2, "models"):
             let sha = rest[1]
@@ -67,7 +67,7 @@ extension Gateway {
                     guard got == sha else {
                         throw RegistryError(.invalid, "the uploaded bytes hash to \(got), not \(sha): upload damaged or mislabelled")
                     }
-                    _ = try ModelStore.store(data, from: "an upload")
+                    _ = try ModelStore.store(data, sha256: got)
                     return ["sha256": got, "bytes": String(body.count)]
                 }
             }

@@ -156,10 +156,18 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             return responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown service \(service)")))
         }
         let method = String(request.path.dropFirst(svc.count))
-        let message: [UInt8]
-        switch GRPCWire.unaryMessage(request.body, maxBytes: .max) {
-        case .success(let m): message = m
+        // The transport already held the body to --max-grpc-message-bytes.
+        let range: Range<Int>
+        switch GRPCWire.unaryMessageRange(request.body, maxBytes: .max) {
+        case .success(let r): range = r
         case .failure(let e): return responder.respond(GRPCWire.response(.failure(e.status, e.message)))
+        }
+        var deadline: NIODeadline?
+        if let t = request.headers["grpc-timeout"] {
+            guard let amount = GRPCWire.timeout(t) else {
+                return responder.respond(GRPCWire.response(.failure(.invalidArgument, "malformed grpc-timeout '\(t)'")))
+            }
+            deadline = .now() + amount
         }
         let reply = { (r: Result<[UInt8], ProtocolError>) in
             switch r {
@@ -169,8 +177,11 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         }
         // The function a model method concerns, to check the caller's key before answering.
         let target: (String, String?)?
+        // ModelInfer is only peeked at in place (the body is forwarded as it came); the small
+        // metadata messages are copied out and decoded.
+        let message = method == "ModelInfer" ? [] : Array(request.body[range])
         switch method {
-        case "ModelInfer": target = OIPGrpc.peekModelName(message)
+        case "ModelInfer": target = request.body.withUnsafeBufferPointer { OIPGrpc.peekModelName(UnsafeBufferPointer(rebasing: $0[range])) }
         case "ModelReady": target = (try? OIPGrpc.decodeModelReadyRequest(message)).map { ($0.name, $0.version) }
         case "ModelMetadata": target = (try? OIPGrpc.decodeModelMetadataRequest(message)).map { ($0.name, $0.version) }
         default: target = nil
@@ -186,11 +197,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             case .success(let r): rev = r
             case .failure(let e): return reply(.failure(e))
             }
-            if method == "ModelInfer" {
-                var deadline: NIODeadline?
-                if let t = request.headers["grpc-timeout"], let amount = GRPCWire.timeout(t) { deadline = .now() + amount }
-                return forward(rev, request, responder, grpc: true, deadline: deadline)
-            }
+            if method == "ModelInfer" { return forward(rev, request, responder, grpc: true, deadline: deadline) }
         }
         if let answer = answers.grpc(method: method, message: message) { return reply(answer) }
         responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown method \(method) in service \(ServingService.grpcService)")))

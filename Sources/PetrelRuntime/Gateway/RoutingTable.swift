@@ -26,7 +26,15 @@ struct RoutingTable: Sendable {
         var defaultRevision: String?
         /// A key is required as soon as any revision says `auth: key`: auth guards the function,
         /// so an older public revision, addressed by version or rolled back to, must not open it.
-        var requiresKey: Bool { revisions.values.contains { $0.auth == .key } }
+        /// Decided when the table is built, not per request.
+        let requiresKey: Bool
+
+        init(state: FunctionState, revisions: [String: GatewayRevision], defaultRevision: String?) {
+            self.state = state
+            self.revisions = revisions
+            self.defaultRevision = defaultRevision
+            requiresKey = revisions.values.contains { $0.auth == .key }
+        }
     }
 
     var functions: [String: Function] = [:]
