@@ -130,15 +130,7 @@ struct BenchColdStart: ParsableCommand {
     }
 
     private func requestBody(_ metadata: () throws -> HTTPResponse) throws -> [UInt8] {
-        if let data {
-            if data.hasPrefix("@") {
-                guard let d = FileManager.default.contents(atPath: String(data.dropFirst())) else {
-                    stderrLine("error: cannot read \(data.dropFirst())"); throw ExitCode(3)
-                }
-                return Array(d)
-            }
-            return Array(data.utf8)
-        }
+        if let data { return try reportingErrors { try readDataArgument(data) } }
         let meta = try metadata()
         guard meta.status == 200, let obj = try JSONSerialization.jsonObject(with: Data(meta.body)) as? [String: Any],
               let inputs = obj["inputs"] as? [[String: Any]] else {

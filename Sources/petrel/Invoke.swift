@@ -25,11 +25,7 @@ struct Invoke: ParsableCommand {
     @OptionGroup var registry: RegistryOption
 
     func run() throws {
-        let body: [UInt8]
-        do { body = try readData() } catch {
-            stderrLine("error: \(error)")
-            throw ExitCode(3)
-        }
+        let body = try reportingErrors { try readDataArgument(data) }
         let target = url ?? ProcessInfo.processInfo.environment["PETREL_URL"]
             ?? ServerFile.running(registry: registry.path)?.url ?? "http://127.0.0.1:8080"
         guard let address = serverAddress(target) else {
@@ -99,13 +95,13 @@ struct Invoke: ParsableCommand {
         print(text)
     }
 
-    private func readData() throws -> [UInt8] {
-        guard data.hasPrefix("@") else { return Array(data.utf8) }
-        let path = String(data.dropFirst())
-        if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let d = FileManager.default.contents(atPath: path) else { throw ModelIOError("cannot read \(path)") }
-        return Array(d)
-    }
 }
 
-struct ModelIOError: Error, CustomStringConvertible { var description: String; init(_ s: String) { description = s } }
+/// A `--data` argument: the text itself, `@FILE`, or `@-` for standard input.
+func readDataArgument(_ data: String) throws -> [UInt8] {
+    guard data.hasPrefix("@") else { return Array(data.utf8) }
+    let path = String(data.dropFirst())
+    if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+    guard let d = FileManager.default.contents(atPath: path) else { throw CLIError(code: Exit.unreachable, message: "cannot read \(path)") }
+    return Array(d)
+}

@@ -22,14 +22,6 @@ struct Petrel: ParsableCommand {
     }
 }
 
-/// Runs a command body, printing Petrel's errors as one line on stderr with an exit code scripts
-/// can trust: 2 for a bad model or input, 3 for a file that cannot be read or written.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ModelError {
-        stderrLine("error: \(e.message)")
-        throw ExitCode(e.code == .io ? 3 : 2)
-    }
-}
 
 struct ThreadsOption: ParsableArguments {
     @Option(name: .long, help: "Threads for intra-op parallelism (default: all cores).")

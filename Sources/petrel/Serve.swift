@@ -58,7 +58,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "petrel")
 
         if !inProcess { return try runGateway(logger: logger, prometheus: registry) }
-        let catalog = try loadingFunctions { try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger) }
+        let catalog = try reportingErrors { try FunctionCatalog.load(directory: functions, threads: threads.count, logger: logger) }
         if catalog.functions.isEmpty { logger.warning("no functions under \(functions) (folders with function.yaml)") }
 
         let config = serverConfiguration()
@@ -66,16 +66,7 @@ struct Serve: ParsableCommand {
                                      logger: logger, accessLog: !noAccessLog)
         let router = GRPCRouter(maxMessageBytes: maxGrpcMessageBytes, fallback: serving)
         serving.registerGRPC(on: router)
-        let server: HTTPServer
-        let bound: String
-        do {
-            server = try HTTPServer(configuration: config, service: router, events: serving)
-            let addr = try server.start()
-            bound = unixSocket.map { "unix:\($0)" } ?? "\(config.tls == nil ? "http" : "https")://\(host):\(addr.port ?? port)"
-        } catch {
-            stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
-            throw ExitCode(3)
-        }
+        let (server, bound) = try listen(config) { try HTTPServer(configuration: config, service: router, events: serving) }
         logger.notice("serving \(catalog.functions.count) function(s) on \(bound): \(catalog.functions.map(\.name).joined(separator: ", "))")
 
         waitForSignal()
@@ -113,7 +104,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
         try ensureAdminKey(registry, logger: logger)
-        try loadingFunctions { try seed(registry, logger: logger) }
+        try reportingErrors { try seed(registry, logger: logger) }
 
         var config = serverConfiguration()
         // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
@@ -125,21 +116,12 @@ struct Serve: ParsableCommand {
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
-        let gateway = try loadingFunctions {
+        let gateway = try reportingErrors {
             try Gateway(registry: registry, group: group, executable: SpawnedWorker.currentExecutable,
                         socketDirectory: socketDir, prewarmSize: max(0, prewarm), workerThreads: workerThreads ?? threads.count,
                         prometheus: prometheus, logger: logger, accessLog: !noAccessLog, adminFromAnywhere: adminRemote)
         }
-        let server: HTTPServer
-        let bound: String
-        do {
-            server = try HTTPServer(configuration: config, service: gateway, events: gateway, group: group)
-            let addr = try server.start()
-            bound = unixSocket.map { "unix:\($0)" } ?? "\(config.tls == nil ? "http" : "https")://\(host):\(addr.port ?? port)"
-        } catch {
-            stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
-            throw ExitCode(3)
-        }
+        let (server, bound) = try listen(config) { try HTTPServer(configuration: config, service: gateway, events: gateway, group: group) }
         try? ServerFile(pid: getpid(), url: bound).write(registry: registryPath)
         defer { ServerFile.remove(registry: registryPath) }
         gateway.start()
@@ -201,16 +183,17 @@ struct Serve: ParsableCommand {
         }
     }
 
-    private func waitForSignal() { StopSignals().wait() }
-
-    /// Loading or compiling functions: errors become one line and the usual exit codes.
-    private func loadingFunctions<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as ModelError {
-            stderrLine("error: \(e.message)")
-            throw ExitCode(e.code == .io ? 3 : 2)
+    /// Starts the server and names where it listens (the line the tests and scripts wait for).
+    private func listen(_ config: ServerConfiguration, _ make: () throws -> HTTPServer) throws -> (HTTPServer, String) {
+        do {
+            let server = try make()
+            let addr = try server.start()
+            return (server, unixSocket.map { "unix:\($0)" } ?? "\(config.tls == nil ? "http" : "https")://\(host):\(addr.port ?? port)")
         } catch {
-            stderrLine("error: \(error)")
-            throw ExitCode(2)
+            stderrLine("error: cannot serve on \(unixSocket ?? "\(host):\(port)"): \(error)")
+            throw ExitCode(3)
         }
     }
+
+    private func waitForSignal() { StopSignals().wait() }
 }

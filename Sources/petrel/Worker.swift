@@ -74,13 +74,13 @@ struct Worker: ParsableCommand {
             let bytes = Array((line + "\n").utf8)
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         }
-        report("main \(entered)")
+        report(WorkerReport.main(entered).line)
         // Signals first: a drain (SIGTERM) that arrives while starting must still be graceful.
         let stop = StopSignals()
         if let memoryLimit {
             var rl = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
             if setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &rl) != 0 {
-                report("error cannot set RLIMIT_AS: \(String(cString: strerror(errno)))")
+                report(WorkerReport.error("cannot set RLIMIT_AS: \(String(cString: strerror(errno)))").line)
             }
         }
         if let lifeline = lifelineFd {
@@ -126,11 +126,11 @@ struct Worker: ParsableCommand {
             server = try HTTPServer(configuration: config, service: service)
             try server.start()
         } catch {
-            report("error cannot listen: \(error)")
+            report(WorkerReport.error("cannot listen: \(error)").line)
             stderrLine("error: cannot listen: \(error)")
             throw ExitCode(3)
         }
-        report("ready \(MonotonicClock.now())")
+        report(WorkerReport.ready(MonotonicClock.now()).line)
         if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version) }
         else if let warmArtifact {
             service.prepare(warmArtifact: warmArtifact, premap: premap?.split(separator: ",").map(String.init) ?? [])

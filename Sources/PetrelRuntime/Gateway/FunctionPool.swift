@@ -93,6 +93,8 @@ final class FunctionPool: @unchecked Sendable {
     private var timers: [RepeatedTask] = []
     /// Being deleted: takes no request and starts no worker.
     private var retiring = false
+    /// Scale-to-zero calls waiting for the last worker to exit.
+    private var drainedWaiters: [() -> Void] = []
 
     struct PoolError: Error, CustomStringConvertible { var description: String }
 
@@ -124,7 +126,7 @@ final class FunctionPool: @unchecked Sendable {
             nextRequest += 1
             var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC, id: nextRequest)
             if retiring { return reject(p, status: 404, grpc: .notFound, "function '\(name)' was deleted") }
-            if queue.count >= settings.queueLimit, readyWorkerWithCapacity() == nil {
+            if !PoolPolicy.admits(queued: queue.count, queueLimit: settings.queueLimit, someWorkerHasRoom: readyWorkerWithCapacity() != nil) {
                 return reject(p, status: 503, grpc: .unavailable,
                               "function '\(name)' has \(queue.count) requests waiting (queue limit \(settings.queueLimit)); retry later",
                               retryAfter: true)
@@ -154,7 +156,7 @@ final class FunctionPool: @unchecked Sendable {
     /// The least busy ready worker with room (a scan, no allocation: this runs per request).
     private func readyWorkerWithCapacity() -> WorkerSlot? {
         var best: WorkerSlot?
-        for w in workers where w.isReady && (settings.containerConcurrency == 0 || w.inFlight < settings.containerConcurrency) {
+        for w in workers where w.isReady && PoolPolicy.hasRoom(inFlight: w.inFlight, containerConcurrency: settings.containerConcurrency) {
             if best == nil || w.inFlight < best!.inFlight { best = w }
         }
         return best
@@ -176,8 +178,8 @@ final class FunctionPool: @unchecked Sendable {
         } else {
             want = ready + PoolPolicy.wholeWorkersWaiting(queued: queue.count, containerConcurrency: settings.containerConcurrency)
         }
-        if settings.scaling.maxScale > 0 { want = min(want, settings.scaling.maxScale) }
-        for _ in 0..<max(0, want - ready - starting) { startWorker() }
+        let start = PoolPolicy.workersToStart(want: want, ready: ready, starting: starting, maxScale: settings.scaling.maxScale)
+        for _ in 0..<start { startWorker() }
     }
 
     private func forward(_ p: Pending, to w: WorkerSlot) {
@@ -318,19 +320,17 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func report(_ w: WorkerSlot, _ line: String) {
-        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return }
-        switch parts[0] {
-        case "main":
-            w.cold.enteredMain = UInt64(parts[1])
+        switch WorkerReport(line: line) {
+        case .main(let t)?:
+            w.cold.enteredMain = t
             apply(.enteredMain, to: w)
-        case "mapped": w.cold.mapped = UInt64(parts[1])
-        case "error":
-            lastWorkerError = parts[1]
-            logger.error("worker \(w.id) of \(revision): \(parts[1])")
-        case "ready":
+        case .mapped(let t)?: w.cold.mapped = t
+        case .error(let message)?:
+            lastWorkerError = message
+            logger.error("worker \(w.id) of \(revision): \(message)")
+        case .ready(let t)?:
             guard w.isStarting else { return }
-            w.cold.ready = UInt64(parts[1])
+            w.cold.ready = t
             HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
                 switch result {
                 case .success(let client):
@@ -342,7 +342,7 @@ final class FunctionPool: @unchecked Sendable {
                     w.process?.forceKill()
                 }
             }
-        default: break
+        case .warmed?, nil: break
         }
     }
 
@@ -381,6 +381,7 @@ final class FunctionPool: @unchecked Sendable {
         w.client?.closeSoon()
         workers.removeAll { $0 === w }
         unlink(w.socketPath)
+        answerDrainedWaiters()
     }
 
     /// Starts the once-a-second sample and the autoscaler's tick (on the pool's loop).
@@ -454,14 +455,13 @@ final class FunctionPool: @unchecked Sendable {
         let d = autoscaler.decide(now: now(), readyWorkers: ready.count)
         lastDecision = d
         guard d.valid else { return }
-        if d.desired > ready.count + starting {
-            for _ in 0..<(d.desired - ready.count - starting) { startWorker() }
-        } else if d.desired < ready.count, queue.isEmpty {
-            // Drain the least busy first; a draining worker takes no new request and exits when
-            // its in-flight requests are done.
-            for w in ready.sorted(by: { $0.inFlight < $1.inFlight }).prefix(ready.count - d.desired) {
-                apply(.drain, to: w)
-            }
+        switch PoolPolicy.tickAction(desired: d.desired, ready: ready.count, starting: starting, queueEmpty: queue.isEmpty) {
+        case .none: break
+        case .start(let n): for _ in 0..<n { startWorker() }
+        case .drain(let n):
+            // The least busy first; a draining worker takes no new request and exits when its
+            // in-flight requests are done.
+            for w in ready.sorted(by: { $0.inFlight < $1.inFlight }).prefix(n) { apply(.drain, to: w) }
         }
     }
 
@@ -488,11 +488,16 @@ final class FunctionPool: @unchecked Sendable {
         drainAll()
         autoscaler = Autoscaler(config: settings.scaling, now: now())
         lastDecision = nil
-        func check() {
-            if workers.isEmpty { publish(); return done() }
-            eventLoop.scheduleTask(in: .milliseconds(5)) { check() }
-        }
-        check()
+        drainedWaiters.append { [self] in publish(); done() }
+        answerDrainedWaiters()
+    }
+
+    /// Answered from `forget` once the last worker is gone.
+    private func answerDrainedWaiters() {
+        guard workers.isEmpty, !drainedWaiters.isEmpty else { return }
+        let waiting = drainedWaiters
+        drainedWaiters.removeAll()
+        waiting.forEach { $0() }
     }
 
     var coldStartSummary: [String: [String: Double]] { coldMetrics.summary() }

@@ -108,11 +108,12 @@ final class PrewarmPool: @unchecked Sendable {
                                 enteredMain: s.enteredMain, callbacks: s.callbacks))
         }
         s.callbacks.set(report: { [self] line in
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2 else { return }
-            if parts[0] == "main" { s.enteredMain = UInt64(parts[1]) }
-            if parts[0] == "warmed" { lock.withLock { s.warmed = true; becomeIdleIfReady() } }
-            guard parts[0] == "ready" else { return }
+            switch WorkerReport(line: line) {
+            case .main(let t)?: s.enteredMain = t; return
+            case .warmed?: lock.withLock { s.warmed = true; becomeIdleIfReady() }; return
+            case .ready?: break
+            default: return
+            }
             HTTP2Client.connect(to: .unix(path: s.socketPath), group: eventLoop).whenComplete { [self] result in
                 switch result {
                 case .success(let client):

@@ -1,8 +1,8 @@
-/// FunctionPool's routing and scaling rules as pure functions of counts, for the simulator.
+/// FunctionPool's routing and scaling rules as pure functions of counts.
 ///
-/// FunctionPool (Gateway/FunctionPool.swift) does these inline, next to its I/O; each function
-/// here names the method it mirrors. The two must stay identical: a change to the pool's
-/// policy is a change here too, or `petrel simulate` describes a pool that no longer exists.
+/// FunctionPool (Gateway/FunctionPool.swift) calls these for its decisions and the simulator
+/// calls the same ones, so `petrel simulate` always describes the pool that runs; each function
+/// names the pool method that uses it.
 public enum PoolPolicy {
     /// `submit`: a request is turned away (503, Retry-After) only when the activator queue is
     /// full and no ready worker has room. E.g. limit 1000, 1000 waiting, all workers full => no.

@@ -17,12 +17,8 @@ import Histogram
 /// pool's timeout, CPU contention between requests on one worker, and the few microseconds the
 /// gateway itself adds. A draining worker exits the moment its last request finishes.
 ///
-/// One deliberate difference: the concurrency integral. FunctionPool's completion handler (and
-/// `expire`) decrements first and integrates after, so the span before a request finishes is
-/// counted with that request already gone: a lone 5 ms request on a warm worker records 0, and
-/// a warm function with one request every 20 s records no traffic and scales to zero between
-/// them. Here the clock is advanced (integrated) before every change; see
-/// `sparseTrafficKeepsAWarmWorker` in the tests.
+/// Both integrate concurrency before every change of the count (FunctionPool once had it the
+/// other way round and scaled a sparse warm function to zero; see `sparseTrafficKeepsAWarmWorker`).
 public struct SimulatedPool {
     struct Worker {
         enum State: UInt8 { case starting, ready, draining }

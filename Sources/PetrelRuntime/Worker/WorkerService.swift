@@ -48,10 +48,10 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
                 let router = GRPCRouter(maxMessageBytes: .max, fallback: service)
                 service.registerGRPC(on: router)
                 next = .serving(router, f)
-                report("mapped \(MonotonicClock.now())")
+                report(WorkerReport.mapped(MonotonicClock.now()).line)
             } catch {
                 next = .failed("\(error)")
-                report("error \(error)")
+                report(WorkerReport.error("\(error)").line)
             }
             let waiting: [(HTTPRequest, HTTPResponder)] = lock.withLock {
                 state = next
@@ -68,7 +68,7 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// protocol-conformance lookups in a large binary) that otherwise land in the cold start.
     public func prepare(warmArtifact path: String, premap: [String] = []) {
         DispatchQueue.global(qos: .utility).async { [self, threads] in
-            defer { self.report("warmed \(MonotonicClock.now())") }
+            defer { self.report(WorkerReport.warmed(MonotonicClock.now()).line) }
             guard let f = try? LoadedFunction(name: "warmup", artifactPath: path, threads: threads, warm: true) else { return }
             defer { PremappedArtifacts.shared.premap(premap, warmThreads: threads) }
             let inputs = f.signature.inputs.map { spec -> InferTensor in

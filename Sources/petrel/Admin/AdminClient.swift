@@ -141,10 +141,12 @@ func serverAddress(_ url: String) -> ServerConfiguration.Address? {
     return nil
 }
 
-/// Runs a command body, turning the errors of the registry, configs and models into one line on
-/// stderr and the shared exit codes.
-func runRegistryCommand(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as CLIError {
+/// Runs a command body, turning Petrel's errors (CLI, registry, function.yaml, models) into one
+/// line on stderr and the exit codes every command shares (`Exit`). ArgumentParser's own errors
+/// pass through.
+@discardableResult
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as CLIError {
         stderrLine("error: \(e.message)")
         throw ExitCode(e.code)
     } catch let e as RegistryError {
@@ -158,8 +160,10 @@ func runRegistryCommand(_ body: () throws -> Void) throws {
         throw ExitCode(e.code == .io ? Exit.unreachable : Exit.invalid)
     } catch let e as ExitCode {
         throw e
+    } catch let e as ValidationError {
+        throw e
     } catch {
-        // What is left comes from the registry file itself (SQLite busy, disk full, permissions).
+        // What is left comes from files themselves (SQLite busy, disk full, permissions).
         stderrLine("error: \(error)")
         throw ExitCode(Exit.unreachable)
     }

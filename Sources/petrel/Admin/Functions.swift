@@ -24,7 +24,7 @@ struct Deploy: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             // Checked here, not in validate(): ArgumentParser exits 64 there, scripts expect 2.
             if !(0...100).contains(traffic) { throw CLIError(code: Exit.invalid, message: "--traffic \(traffic): must be a percentage in 0...100") }
             let sources = try DeploySource.scan(path, name: name)
@@ -71,7 +71,7 @@ struct Traffic: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             var targets: [TrafficTarget] = []
             for pair in split {
                 let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -96,7 +96,7 @@ struct Rollback: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             let view = try admin.function("POST", "\(name)/rollback", RollbackRequest(to: to)) { try $0.rollback(name, to: to) }
             try show(view, json: admin.json)
         }
@@ -108,7 +108,7 @@ struct List: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             let views: [FunctionView]
             switch try admin.target() {
             case .online(let client): views = try client.call("GET", "/functions", as: [FunctionView].self)
@@ -130,7 +130,7 @@ struct Describe: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             let view = try admin.function("GET", name) { registry in
                 guard let state = try registry.function(name) else { throw RegistryError(.notFound, "unknown function '\(name)'") }
                 return state
@@ -147,7 +147,7 @@ struct Delete: ParsableCommand {
     @OptionGroup var admin: AdminOptions
 
     func run() throws {
-        try runRegistryCommand {
+        try reportingErrors {
             let view = try admin.function("DELETE", name) { registry in
                 let state = try registry.deleteFunction(name)
                 _ = try Deployer.collectGarbage(deleted: state.revisions, registry: registry)

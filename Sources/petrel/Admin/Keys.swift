@@ -16,7 +16,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() throws {
-            try runRegistryCommand {
+            try reportingErrors {
                 if admin && !functions.isEmpty { throw CLIError(code: Exit.invalid, message: "--admin keys reach every function; leave out --function") }
                 let view: KeyView
                 switch try options.target() {
@@ -38,7 +38,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() throws {
-            try runRegistryCommand {
+            try reportingErrors {
                 let views: [KeyView]
                 switch try options.target() {
                 case .online(let client): views = try client.call("GET", "/keys", as: [KeyView].self)
@@ -59,7 +59,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var options: AdminOptions
 
         func run() throws {
-            try runRegistryCommand {
+            try reportingErrors {
                 let view: KeyView
                 switch try options.target() {
                 case .online(let client): view = try client.call("DELETE", "/keys/\(id)", as: KeyView.self)
