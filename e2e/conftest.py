@@ -92,6 +92,15 @@ def server():
     s.stop()
 
 
+def server_in_both_modes(request):
+    """For modules whose clients must get the same answers from `petrel serve` (gateway and
+    worker processes, the default) and `--in-process`: `server = pytest.fixture(scope="module",
+    params=["in-process", "workers"])(server_in_both_modes)`."""
+    s = Server(workers=request.param == "workers")
+    yield s
+    s.stop()
+
+
 def reference(function, case=0):
     """(inputs, outputs) of a function's ONNX test case, as lists of (name, array)."""
     d = FUNCTIONS / function / f"test_data_set_{case}"

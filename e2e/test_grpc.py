@@ -4,7 +4,11 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import grpc_stubs, reference
+from conftest import server_in_both_modes, grpc_stubs, reference
+
+# Every test here runs against both modes: the gateway forwarding to worker processes (what
+# `petrel serve` runs by default) must answer exactly as in-process serving does.
+server = pytest.fixture(scope="module", params=["in-process", "workers"])(server_in_both_modes)
 
 
 @pytest.fixture(scope="module")

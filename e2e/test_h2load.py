@@ -1,8 +1,12 @@
+import pytest
 """h2load smoke: 1,000 requests, REST and gRPC, zero errors."""
 import re
 import subprocess
 
-from conftest import grpc_stubs, reference
+from conftest import server_in_both_modes, grpc_stubs, reference
+
+# Against both modes: `petrel serve`'s default (gateway + worker processes) and --in-process.
+server = pytest.fixture(scope="module", params=["in-process", "workers"])(server_in_both_modes)
 from test_rest import infer_body
 
 

@@ -5,7 +5,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import Server, curl, reference
+from conftest import server_in_both_modes, Server, curl, reference
+
+# Every test here runs against both modes: the gateway forwarding to worker processes (what
+# `petrel serve` runs by default) must answer exactly as in-process serving does.
+server = pytest.fixture(scope="module", params=["in-process", "workers"])(server_in_both_modes)
 
 
 def infer_body(function, case=0):

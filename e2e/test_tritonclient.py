@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import has_minilm
+from conftest import server_in_both_modes, has_minilm
+
+# Against both modes: `petrel serve`'s default (gateway + worker processes) and --in-process.
+server = pytest.fixture(scope="module", params=["in-process", "workers"])(server_in_both_modes)
 
 FUNCTIONS = ["digits-mlp", "digits-cnn"] + (["minilm"] if has_minilm() else [])
 

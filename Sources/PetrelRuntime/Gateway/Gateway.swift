@@ -92,12 +92,15 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        if request.path.hasPrefix("/admin/") { return handleAdmin(request, responder) }
+        // Forwarded requests are logged by `forward`, with their revision; what the gateway
+        // answers itself (health, metadata, refusals, admin) is logged here.
+        let answer = accessLog ? logged(request, responder) : responder
+        if request.path.hasPrefix("/admin/") { return handleAdmin(request, answer) }
         if let ct = request.contentType, ct.hasPrefix("application/grpc") {
-            return handleGRPC(request, responder)
+            return handleGRPC(request, responder, answer)
         }
         if request.path == "/metrics" || request.path.hasPrefix("/metrics?") {
-            return responder.respond(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText()))
+            return answer.respond(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText()))
         }
         let route = OIPRest.route(method: request.method, path: request.path)
         let target: (name: String, version: String?, label: String?)?
@@ -113,24 +116,34 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             // The key is checked before the version is resolved: a caller without one learns
             // nothing about the revisions.
             if let denied = authorize(request, target.name, in: table) {
-                return json(responder, denied.httpStatus, OIPRest.encodeError(denied), challenge: true)
+                return json(answer, denied.httpStatus, OIPRest.encodeError(denied), challenge: true)
             }
             let rev: GatewayRevision
             switch table.resolve(target.name, version: target.version, label: target.label, roll: isInfer ? Self.roll : nil) {
             case .success(let r): rev = r
-            case .failure(let e): return json(responder, e.httpStatus, OIPRest.encodeError(e))
+            case .failure(let e): return json(answer, e.httpStatus, OIPRest.encodeError(e))
             }
             if isInfer { return forward(rev, request, responder, grpc: false, deadline: nil) }
         }
-        if let (r, _) = answers.rest(route) { return responder.respond(r) }
+        if let (r, _) = answers.rest(route) { return answer.respond(r) }
         switch route {
         case .methodNotAllowed(let allow):
             var r = HTTPResponse(status: 405, contentType: "application/json",
                                  body: OIPRest.encodeError(message: "method \(request.method) not allowed; allowed: \(allow)"))
             r.headers.add("allow", allow)
-            responder.respond(r)
+            answer.respond(r)
         default:
-            json(responder, 404, OIPRest.encodeError(message: "no route for \(request.method) \(request.path)"))
+            json(answer, 404, OIPRest.encodeError(message: "no route for \(request.method) \(request.path)"))
+        }
+    }
+
+    /// One access-log line per answer (never the headers: they may carry a key).
+    private func logged(_ request: HTTPRequest, _ responder: HTTPResponder) -> HTTPResponder {
+        let start = DispatchTime.now().uptimeNanoseconds, logger = self.logger
+        return responder.transformed { r in
+            let status = r.grpcStatus.map { "grpc \($0)" } ?? String(r.status)
+            logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))ms")
+            return r
         }
     }
 
@@ -149,30 +162,30 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         }
     }
 
-    private func handleGRPC(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    private func handleGRPC(_ request: HTTPRequest, _ responder: HTTPResponder, _ answer: HTTPResponder) {
         let svc = "/" + ServingService.grpcService + "/"
         guard request.path.hasPrefix(svc) else {
             let service = request.path.split(separator: "/").first.map(String.init) ?? request.path
-            return responder.respond(GRPCWire.response(.failure(.unimplemented, "unknown service \(service)")))
+            return answer.respond(GRPCWire.response(.failure(.unimplemented, "unknown service \(service)")))
         }
         let method = String(request.path.dropFirst(svc.count))
         // The transport already held the body to --max-grpc-message-bytes.
         let range: Range<Int>
         switch GRPCWire.unaryMessageRange(request.body, maxBytes: .max) {
         case .success(let r): range = r
-        case .failure(let e): return responder.respond(GRPCWire.response(.failure(e.status, e.message)))
+        case .failure(let e): return answer.respond(GRPCWire.response(.failure(e.status, e.message)))
         }
         var deadline: NIODeadline?
         if let t = request.headers["grpc-timeout"] {
             guard let amount = GRPCWire.timeout(t) else {
-                return responder.respond(GRPCWire.response(.failure(.invalidArgument, "malformed grpc-timeout '\(t)'")))
+                return answer.respond(GRPCWire.response(.failure(.invalidArgument, "malformed grpc-timeout '\(t)'")))
             }
             deadline = .now() + amount
         }
         let reply = { (r: Result<[UInt8], ProtocolError>) in
             switch r {
-            case .success(let bytes): responder.respond(GRPCWire.response(.ok(bytes)))
-            case .failure(let e): responder.respond(GRPCWire.response(.failure(GRPCStatus(rawValue: e.grpcStatus) ?? .unknown, e.message)))
+            case .success(let bytes): answer.respond(GRPCWire.response(.ok(bytes)))
+            case .failure(let e): answer.respond(GRPCWire.response(.failure(GRPCStatus(rawValue: e.grpcStatus) ?? .unknown, e.message)))
             }
         }
         // The function a model method concerns, to check the caller's key before answering.
