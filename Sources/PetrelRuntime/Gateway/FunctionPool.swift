@@ -14,6 +14,9 @@ public struct PoolSettings: Sendable {
     public var queueLimit = 1000
     /// A request not answered within this is answered 504 and its worker killed.
     public var timeout: TimeAmount = .seconds(300)
+    /// A worker not ready this long after it was started (or claimed) is killed; requests that
+    /// wait for it get another.
+    public var startTimeout: TimeAmount = .seconds(60)
     public var memoryLimitBytes: Int?
     public var threads = 1
     public init() {}
@@ -267,6 +270,12 @@ final class FunctionPool: @unchecked Sendable {
     private func startWorker() {
         nextWorker += 1
         let id = nextWorker
+        eventLoop.scheduleTask(in: settings.startTimeout) { [self] in
+            guard let w = workers.first(where: { $0.id == id }), w.isStarting else { return }
+            logger.warning("worker \(id) of \(revision) was not ready within \(settings.startTimeout.nanoseconds / 1_000_000_000) s: killed")
+            apply(.timedOut, to: w)
+            pump()
+        }
         let t = MonotonicClock.now()
         let oldest = queue.first?.arrived ?? t
         if let prewarm, let claimed = prewarm.claim() {
