@@ -24,7 +24,10 @@ fi
 bash scripts/link_minilm.sh || echo "setup: MiniLM is absent; its tests will say so (scripts/link_minilm.sh --build rebuilds it)"
 
 echo "setup: building petrel (release, Swift runtime and Foundation linked statically)"
-# Static linking is for cold starts: a worker process reaches main() in ~5 ms instead of ~12 ms
-# (measured: the dynamic loader and library initialisers of libFoundation/ICU dominate).
-swift build -c release --product petrel --static-swift-stdlib
+# Linked for cold starts (every worker process is this binary; posix_spawn → main measured here):
+# the static Swift runtime and Foundation skip the dynamic loader's work for them (~12 → ~6 ms);
+# OpenSSL comes from its static archives (Package.swift, -1.5 ms); -no-pie skips the ~130,000
+# relative relocations a PIE load applies before main (→ ~4 ms). -no-pie only with the static
+# runtime: against the shared libswiftCore, ld.so warns about protected symbols on every start.
+swift build -c release --product petrel --static-swift-stdlib -Xlinker -no-pie
 echo "setup: done: $(pwd)/.build/release/petrel"

@@ -10,7 +10,9 @@ import Glibc
 /// Latency: a parallel region is published with one atomic increment; workers that finished a
 /// region recently are still spinning (≈50 µs, `pause` between polls) and pick it up within
 /// ~100 ns, so back-to-back GEMMs of one inference never pay a futex wake-up. Idle workers then
-/// sleep on a condition variable (no CPU burnt between requests).
+/// sleep on a condition variable (no CPU burnt between requests). The caller waits only for the
+/// workers that joined its region: one still waking up (or descheduled on a busy core) when the
+/// chunks run out is not waited for.
 ///
 /// Concurrency: a pool runs one region at a time. A second caller arriving while a region runs
 /// (another request's thread, or a nested `parallelFor` from inside a body) does not wait and does
@@ -19,12 +21,11 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
 
-    /// Bumped once per region (release); workers poll it (acquire).
-    private let generation = Atomic<Int>(0)
+    /// The current region: generation (bumped once per region, release; workers poll it), whether
+    /// it is closed to late workers, and how many workers joined it (see `generationShift`).
+    private let state = Atomic<Int>(1 << 15)
     /// Next chunk index to claim.
     private let next = Atomic<Int>(0)
-    /// Workers that have run out of chunks for the current region.
-    private let checkedIn = Atomic<Int>(0)
     /// Workers asleep on `wake` (so the caller only takes the mutex when someone must be woken).
     private let sleepers = Atomic<Int>(0)
     /// 0 = free, 1 = a region is running (try-acquired by callers).
@@ -82,7 +83,7 @@ public final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             // Spin for a new region, then sleep.
-            var g = generation.load(ordering: .acquiring)
+            var g = Self.generation(of: state.load(ordering: .acquiring))
             if g == seen {
                 let start = ThreadPool.nowNanos()
                 var polls = 0
@@ -90,13 +91,13 @@ public final class ThreadPool: @unchecked Sendable {
                     petrel_cpu_pause()
                     polls &+= 1
                     if polls & 255 == 0 && ThreadPool.nowNanos() &- start > ThreadPool.spinNanos { break }
-                    g = generation.load(ordering: .acquiring)
+                    g = Self.generation(of: state.load(ordering: .acquiring))
                 }
                 if g == seen {
                     pthread_mutex_lock(mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     while true {
-                        g = generation.load(ordering: .sequentiallyConsistent)
+                        g = Self.generation(of: state.load(ordering: .sequentiallyConsistent))
                         if g != seen { break }
                         pthread_cond_wait(wake, mutex)
                     }
@@ -105,7 +106,8 @@ public final class ThreadPool: @unchecked Sendable {
                 }
             }
             seen = g
-            // The caller does not return (nor touch `job`) until every worker has checked in.
+            guard join(seen) else { continue }
+            // `job` is released before leaving: the caller's closure must not outlive its region.
             if let body = job {
                 let count = jobCount
                 while true {
@@ -114,8 +116,20 @@ public final class ThreadPool: @unchecked Sendable {
                     body(i)
                 }
             }
-            checkedIn.add(1, ordering: .releasing)
+            state.subtract(1, ordering: .releasing)
         }
+    }
+
+    /// Joins region `g` if it is still open; a worker that comes late (woken after the caller
+    /// finished every chunk) stays out, and the caller never waits for it.
+    private func join(_ g: Int) -> Bool {
+        var s = state.load(ordering: .relaxed)
+        while Self.generation(of: s) == g && s & Self.closedBit == 0 {
+            let r = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
+            if r.exchanged { return true }
+            s = r.original
+        }
+        return false
     }
 
     /// Runs body(0..<count), spread over the pool; returns when all have finished.
@@ -130,8 +144,9 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             job = body; jobCount = count
             next.store(0, ordering: .relaxed)
-            checkedIn.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            // Only the holder of `busy` changes the generation; the last region is closed and empty.
+            let g = Self.generation(of: state.load(ordering: .relaxed)) &+ 1
+            state.store(g << Self.generationShift, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex); pthread_cond_broadcast(wake); pthread_mutex_unlock(mutex)
             }
@@ -140,14 +155,23 @@ public final class ThreadPool: @unchecked Sendable {
                 if i >= count { break }
                 body(i)
             }
+            // Close the region, then wait only for the workers that joined it.
+            var s = state.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).newValue
             var polls = 0
-            while checkedIn.load(ordering: .acquiring) != threads - 1 {
+            while s & Self.activeMask != 0 {
                 petrel_cpu_pause()
                 polls &+= 1
                 if polls & 1023 == 0 { sched_yield() }  // a worker may be descheduled (shared cores)
+                s = state.load(ordering: .acquiring)
             }
             job = nil
         }
         busy.store(0, ordering: .releasing)
     }
+
+    /// `state`: the region's generation above bit 16, a closed flag, and how many workers are in it.
+    private static let generationShift = 16
+    private static let closedBit = 1 << 15
+    private static let activeMask = closedBit - 1
+    private static func generation(of s: Int) -> Int { s >> generationShift }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PetrelRuntime
 import Foundation
 import PetrelModel
 
@@ -10,11 +11,12 @@ struct Petrel: ParsableCommand {
         version: petrelCompilerVersion,
         subcommands: [Serve.self, Worker.self, Deploy.self, Traffic.self, Rollback.self, List.self, Describe.self, Delete.self, Keys.self, Invoke.self, Compile.self, Run.self, CheckONNX.self, Ops.self, Bench.self, Simulate.self])
 
-    /// `petrel worker` is parsed by hand: ArgumentParser's reflection walks the binary's protocol
-    /// conformance records on first use, which costs milliseconds of every cold start.
+    /// `petrel worker` is parsed by hand (`WorkerOptions`): ArgumentParser's reflection walks the
+    /// binary's protocol conformance records on first use, which costs milliseconds of every cold start.
     static func main() {
+        WorkerOptions.enteredMain = MonotonicClock.now()
         let args = Array(CommandLine.arguments.dropFirst())
-        if args.first == "worker", let worker = Worker.fastParse(Array(args.dropFirst())) {
+        if args.first == "worker", let worker = WorkerOptions.fastParse(Array(args.dropFirst())) {
             do { try worker.run() } catch { Self.exit(withError: error) }
             return
         }

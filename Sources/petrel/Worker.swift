@@ -28,16 +28,46 @@ struct Worker: ParsableCommand {
     @Option(help: "Comma-separated artifacts a prewarmed worker maps ahead (handed over when specialised).") var premap: String?
     @OptionGroup var threads: ThreadsOption
 
+    func validate() throws {
+        if (socket == nil) == (listen == nil) { throw ValidationError("give exactly one of --socket and --listen") }
+        if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
+        if artifact != nil && function != nil { throw ValidationError("give --artifact or --function, not both") }
+    }
+
+    func run() throws {
+        try WorkerOptions(socket: socket, listen: listen, artifact: artifact, name: name, version: version, function: function,
+                          reportFd: reportFd, lifelineFd: lifelineFd, accessLog: accessLog, memoryLimit: memoryLimit,
+                          warmArtifact: warmArtifact, premap: premap, threads: threads.count).run()
+    }
+}
+
+/// What a worker process runs, parsed without ArgumentParser on the spawned path: building an
+/// ArgumentParser command (its property wrappers, name sets, reflection) cost 0.5–0.7 ms of every
+/// cold start, as its first use walks the binary's protocol conformance records.
+struct WorkerOptions {
+    var socket: String?
+    var listen: String?
+    var artifact: String?
+    var name: String?
+    var version: String?
+    var function: String?
+    var reportFd: Int32?
+    var lifelineFd: Int32?
+    var accessLog = false
+    var memoryLimit: Int?
+    var warmArtifact: String?
+    var premap: String?
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Set first thing in `main`: the cold start's "entered main" phase.
+    nonisolated(unsafe) static var enteredMain: UInt64 = 0
+
     /// The spawned-worker form only (`--socket P --artifact A --name N --report-fd F --lifeline-fd L
-    /// --threads T --memory-limit B`); anything else (or `--help`) goes through ArgumentParser.
-    static func fastParse(_ args: [String]) -> Worker? {
+    /// --threads T --memory-limit B`, or a prewarmed worker's `--warm-artifact`/`--premap`);
+    /// anything else (or `--help`) goes through ArgumentParser.
+    static func fastParse(_ args: [String]) -> WorkerOptions? {
         guard args.count % 2 == 0 else { return nil }
-        // Every property is assigned: an ArgumentParser wrapper read before it is set traps.
-        var w = Worker()
-        w.threads = ThreadsOption()
-        w.threads.threads = nil
-        (w.socket, w.listen, w.artifact, w.name, w.function, w.version) = (nil, nil, nil, nil, nil, nil)
-        (w.reportFd, w.lifelineFd, w.memoryLimit, w.accessLog, w.warmArtifact, w.premap) = (nil, nil, nil, false, nil, nil)
+        var w = WorkerOptions()
         var i = 0
         while i < args.count {
             let v = args[i + 1]
@@ -48,7 +78,7 @@ struct Worker: ParsableCommand {
             case "--version": w.version = v
             case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
-            case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads.threads = n
+            case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads = n
             case "--memory-limit": guard let n = Int(v) else { return nil }; w.memoryLimit = n
             case "--warm-artifact": w.warmArtifact = v
             case "--premap": w.premap = v
@@ -60,14 +90,8 @@ struct Worker: ParsableCommand {
         return w
     }
 
-    func validate() throws {
-        if (socket == nil) == (listen == nil) { throw ValidationError("give exactly one of --socket and --listen") }
-        if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
-        if artifact != nil && function != nil { throw ValidationError("give --artifact or --function, not both") }
-    }
-
     func run() throws {
-        let entered = MonotonicClock.now()
+        let entered = Self.enteredMain == 0 ? MonotonicClock.now() : Self.enteredMain
         let fd = reportFd
         let report: @Sendable (String) -> Void = { line in
             guard let fd else { return }
@@ -99,7 +123,7 @@ struct Worker: ParsableCommand {
             return h
         }
         let logger = Logger(label: "petrel-worker")
-        let service = WorkerService(threads: threads.count, logger: logger, accessLog: accessLog, report: report)
+        let service = WorkerService(threads: threads, logger: logger, accessLog: accessLog, report: report)
 
         var config = ServerConfiguration()
         if let socket {
@@ -114,13 +138,16 @@ struct Worker: ParsableCommand {
             do {
                 // Compiled and checked here; the worker maps the artifact once, as a spawned one does.
                 let config = try FunctionConfig.load(directory: dir)
-                let (_, report, _) = try Deployer.compileChecked(config, threads: threads.count)
+                let (_, report, _) = try Deployer.compileChecked(config, threads: threads)
                 service.load(name: config.name, artifactPath: report.artifactPath)
             } catch {
                 stderrLine("error: \(error)")
                 throw ExitCode(2)
             }
         }
+        // Mapping starts before the server: on the load thread it overlaps the event loop's start.
+        if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version) }
+        if socket != nil { config.eventLoopThreads = 1 }   // one connection, the gateway's
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: config, service: service)
@@ -131,8 +158,7 @@ struct Worker: ParsableCommand {
             throw ExitCode(3)
         }
         report(WorkerReport.ready(MonotonicClock.now()).line)
-        if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version) }
-        else if let warmArtifact {
+        if artifact == nil, let warmArtifact {
             service.prepare(warmArtifact: warmArtifact, premap: premap?.split(separator: ",").map(String.init) ?? [])
         }
 

@@ -67,3 +67,23 @@ import Glibc
     pool.parallelFor(5) { order.append($0) }
     #expect(order == [0, 1, 2, 3, 4])
 }
+
+/// Pauses around the workers' spin time make some workers arrive after the caller has run every
+/// chunk and closed the region: they must stay out of it (and out of the next one until it opens).
+@Test func lateWorkersStayOutOfClosedRegions() {
+    let pool = ThreadPool(threads: 3)
+    var counts = [Int](repeating: 0, count: 5)
+    var expected = [Int](repeating: 0, count: 5)
+    var seed: UInt64 = 42
+    counts.withUnsafeMutableBufferPointer { c in
+        let p = c.baseAddress!
+        for _ in 0..<3000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let n = 2 + Int(seed >> 61) % 4
+            pool.parallelFor(n) { i in p[i] += 1 }
+            for i in 0..<n { expected[i] += 1 }
+            if seed >> 58 & 7 == 0 { usleep(UInt32(seed >> 40 & 127)) }
+        }
+    }
+    #expect(counts == expected)
+}

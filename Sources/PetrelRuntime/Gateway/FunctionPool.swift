@@ -45,6 +45,8 @@ final class FunctionPool: @unchecked Sendable {
         var client: HTTP2Client?
         var life = WorkerLifecycle()
         var cold: ColdStart
+        /// The prewarm pool's claim this worker came from: its replacement waits for our cold start.
+        var prewarmClaim: Int?
         /// Requests that waited for this worker's start: the first answered is its cold start.
         var coldPending = true
         init(id: Int, socketPath: String, cold: ColdStart) { self.id = id; self.socketPath = socketPath; self.cold = cold }
@@ -223,6 +225,7 @@ final class FunctionPool: @unchecked Sendable {
                         "phases": "\(cold.phases.map { "\($0.name)=\(String(format: "%.2f", Double($0.nanos) / 1e6))ms" }.joined(separator: " "))"])
                 }
                 p.responder.respond(response)
+                if isCold, let id = w.prewarmClaim { prewarm?.claimEnded(id) }
             case .failure(let error):
                 let retryable = (error as? HTTP2Error)?.retryable ?? false
                 if retryable && !p.retried {
@@ -281,6 +284,7 @@ final class FunctionPool: @unchecked Sendable {
         if let prewarm, let claimed = prewarm.claim() {
             let w = WorkerSlot(id: id, socketPath: claimed.socketPath, cold: ColdStart(arrived: oldest, spawnRequested: t, prewarmed: true))
             w.cold.enteredMain = claimed.enteredMain
+            w.prewarmClaim = claimed.claimID
             w.process = claimed.process
             workers.append(w)
             apply(.spawned(pid: claimed.process.pid), to: w)
@@ -356,6 +360,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func exited(_ w: WorkerSlot, _ status: Int32) {
+        if let id = w.prewarmClaim { prewarm?.claimEnded(id) }
         apply(.exited(status: status), to: w)
         pump()
     }
