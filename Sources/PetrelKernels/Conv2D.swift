@@ -34,10 +34,12 @@ public struct ConvParams: Equatable, Sendable {
         kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }
     var isDepthwise: Bool { group == cin && group == cout && group > 1 }
+    var isPadded: Bool { padTop != 0 || padLeft != 0 || padBottom != 0 || padRight != 0 }
 }
 
-/// Convolution as im2col + `Gemm.sgemm`: weights [Cout/g × K] are A, the im2col matrix is B, so the
-/// output comes out channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
+/// Convolution as im2col + GEMM: weights [Cout/g × K] are A (read in place), the im2col matrix is B,
+/// written directly in the GEMM's packed-panel layout (`im2colPacked`), so the output comes out
+/// channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
 /// with the activation. Small images are batched: the im2col columns of several images sit side by
 /// side in one matrix so one GEMM of useful width runs instead of many tiny ones (64 digits of 8×8:
 /// 16 GEMMs of 256 columns instead of 64 of 64; 256 keeps the im2col matrix in L2 — 1,024 columns
@@ -64,8 +66,27 @@ public enum Conv2D {
     public static func workspaceFloats(_ p: ConvParams, threads: Int = 1) -> Int {
         if p.isDepthwise { return 0 }
         let g = imagesPerGemm(p), cols = g * p.outH * p.outW
-        let one = (p.isPointwise ? 0 : p.kernelSize * cols) + (g > 1 ? p.cout / p.group * cols : 0)
+        let one = (p.isPointwise ? 0 : packedFloats(p, columns: cols) + paddedFloats(p)) + (g > 1 ? p.cout / p.group * cols : 0)
         return one * workers(p, threads: threads)
+    }
+
+    /// The im2col matrix of `columns` output pixels in the GEMM's packed-B layout.
+    static func packedFloats(_ p: ConvParams, columns: Int) -> Int {
+        PackedBLayout(k: p.kernelSize, n: columns, nr: KernelTable.current.gemm.nr).floatCount
+    }
+
+    /// A group's input channels copied into zero-bordered planes (`paddedPlane`), when the conv pads.
+    static func paddedFloats(_ p: ConvParams) -> Int {
+        guard p.isPadded else { return 0 }
+        let (hp, wp) = paddedPlane(p)
+        return p.cin / p.group * hp * wp
+    }
+
+    /// Height and width of an input plane with its pads around it: every tap of every output
+    /// pixel falls inside, so im2col copies without bounds checks.
+    static func paddedPlane(_ p: ConvParams) -> (h: Int, w: Int) {
+        (Swift.max(p.h + p.padTop + p.padBottom, (p.outH - 1) * p.strideH + (p.kh - 1) * p.dilationH + 1),
+         Swift.max(p.w + p.padLeft + p.padRight, (p.outW - 1) * p.strideW + (p.kw - 1) * p.dilationW + 1))
     }
 
     /// Batches of images run on separate threads (each GEMM single-threaded) when there are enough
@@ -99,31 +120,37 @@ public enum Conv2D {
         }
     }
 
-    /// Images [first, first + imagesPerGemm) of the batch: im2col side by side, one GEMM per group,
-    /// rows copied out to NCHW.
+    /// Images [first, first + imagesPerGemm) of the batch: im2col side by side straight into the
+    /// GEMM's packed-B panels, one GEMM per group (weights read in place), rows copied out to NCHW.
     static func chunk(_ p: ConvParams, _ first: Int, _ input: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                       _ epilogue: GemmEpilogue, _ output: UnsafeMutablePointer<Float>,
                       _ col: UnsafeMutablePointer<Float>?, _ pool: ThreadPool?) {
         let cg = p.cin / p.group, mg = p.cout / p.group, k = p.kernelSize, npix = p.outH * p.outW
         let images = Swift.min(imagesPerGemm(p), p.n - first), cols = images * npix
+        let nr = KernelTable.current.gemm.nr
         for g in 0..<p.group {
-            let b: UnsafePointer<Float>
-            if p.isPointwise { b = input + (first * p.cin + g * cg) * npix }  // col is nil: never batched
-            else {
-                for i in 0..<images {
-                    im2col(p, input + ((first + i) * p.cin + g * cg) * p.h * p.w, col! + i * npix, ld: cols, pool: pool)
-                }
-                b = UnsafePointer(col!)
-            }
             let e = GemmEpilogue(bias: epilogue.bias.map { $0 + g * mg }, biasPerRow: true, activation: epilogue.activation)
-            if images == 1 {
-                Gemm.sgemm(m: mg, n: npix, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: npix,
+            if p.isPointwise {  // col is nil: never batched
+                Gemm.sgemm(m: mg, n: npix, k: k, a: weight + g * mg * k, lda: k, b: input + (first * p.cin + g * cg) * npix, ldb: npix,
                            c: output + (first * p.cout + g * mg) * npix, ldc: npix, epilogue: e, pool: pool)
                 continue
             }
-            let staged = col! + k * cols
-            Gemm.sgemm(m: mg, n: cols, k: k, a: weight + g * mg * k, lda: k, b: b, ldb: cols,
-                       c: staged, ldc: cols, epilogue: e, pool: pool)
+            let padded = col! + packedFloats(p, columns: cols)
+            let (hp, wp) = p.isPadded ? paddedPlane(p) : (p.h, p.w)
+            for i in 0..<images {
+                var src = input + ((first + i) * p.cin + g * cg) * p.h * p.w
+                if p.isPadded { pad(p, src, into: padded, channels: cg); src = UnsafePointer(padded) }
+                im2colPacked(p, src, planeH: hp, planeW: wp, into: col!, nr: nr, column0: i * npix, pool: pool)
+            }
+            zeroPanelTail(col!, k: k, columns: cols, nr: nr)
+            if images == 1 {
+                Gemm.sgemmPacked(m: mg, n: npix, k: k, a: weight + g * mg * k, lda: k, packedB: col!,
+                                 c: output + (first * p.cout + g * mg) * npix, ldc: npix, epilogue: e, pool: pool)
+                continue
+            }
+            let staged = padded + paddedFloats(p)
+            Gemm.sgemmPacked(m: mg, n: cols, k: k, a: weight + g * mg * k, lda: k, packedB: col!,
+                             c: staged, ldc: cols, epilogue: e, pool: pool)
             for i in 0..<images {
                 for r in 0..<mg {
                     (output + ((first + i) * p.cout + g * mg + r) * npix).update(from: staged + r * cols + i * npix, count: npix)
@@ -132,33 +159,64 @@ public enum Conv2D {
         }
     }
 
-    /// col[(c·kh + ky)·kw + kx][oy·outW + ox] = input[c][iy][ix] (0 outside the image), rows `ld`
-    /// floats apart. Each row's in-image column range is computed once, so the inner loop is a plain
-    /// (strided) copy.
-    static func im2col(_ p: ConvParams, _ src: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int, pool: ThreadPool?) {
-        let oh = p.outH, ow = p.outW, npix = oh * ow, rows = p.kernelSize
-        let (kh, kw, h, w) = (p.kh, p.kw, p.h, p.w)
-        let (sh, sw, dh, dw, pt, pl) = (p.strideH, p.strideW, p.dilationH, p.dilationW, p.padTop, p.padLeft)
-        parallelRanges(rows, grain: Swift.max(1, parallelGrain / npix), pool: pool) { r in
-            for row in r {
-                let kx = row % kw, ky = (row / kw) % kh, c = row / (kw * kh)
-                let plane = src + c &* h &* w, dst = col + row &* ld
-                let xOff = kx &* dw &- pl
-                let (oxLo, oxHi) = validRange(offset: xOff, stride: sw, size: w, count: ow)
-                // Rows are short (8 floats for digits): SIMD moves with wrapping arithmetic, because
-                // the libc memcpy/memset that plain loops compile to cost more than the copy.
-                for oy in 0..<oh {
-                    let iy = oy &* sh &- pt &+ ky &* dh
-                    let d = dst + oy &* ow
-                    if iy < 0 || iy >= h { fillZero(d, ow); continue }
-                    let s = plane + (iy &* w &+ xOff)
-                    fillZero(d, oxLo)
-                    if sw == 1 { copyFloats(d + oxLo, s + oxLo, oxHi &- oxLo) }
-                    else { for ox in oxLo..<oxHi { d[ox] = s[ox &* sw] } }
-                    fillZero(d + oxHi, ow &- oxHi)
+    /// One image's im2col columns [column0, column0 + outH·outW) written straight into packed-B
+    /// panels (`nr` columns each, panel q at q·K·nr, row p at p·nr inside it): no im2col matrix,
+    /// no separate packing pass. Row `(c·kh + ky)·kw + kx` holds input[c][iy][ix]; `src` planes
+    /// (planeH × planeW) already carry the pads, so each output row is one plain copy, split only
+    /// where it crosses a panel. For digits-cnn (batch 64) im2col and packing were 43 % of the run
+    /// (per-row divisions, bounds and zero fills on 8-float rows) against 28 % in the microkernel.
+    static func im2colPacked(_ p: ConvParams, _ src: UnsafePointer<Float>, planeH: Int, planeW: Int,
+                             into packed: UnsafeMutablePointer<Float>, nr: Int, column0: Int, pool: ThreadPool?) {
+        let oh = p.outH, ow = p.outW, npix = oh * ow, panelStride = p.kernelSize &* nr
+        let (kh, kw, cg) = (p.kh, p.kw, p.cin / p.group)
+        let (sh, sw, dh, dw) = (p.strideH, p.strideW, p.dilationH, p.dilationW)
+        let q0 = column0 / nr, off0 = column0 - q0 * nr, rowStep = sh &* planeW
+        parallelRanges(cg, grain: Swift.max(1, parallelGrain / (npix * kh * kw)), pool: pool) { channels in
+            for c in channels {
+                var row = c &* kh &* kw
+                for ky in 0..<kh {
+                    for kx in 0..<kw {
+                        let rowBase = packed + row &* nr
+                        var s = src + (c &* planeH &* planeW &+ ky &* dh &* planeW &+ kx &* dw)
+                        var q = q0, off = off0
+                        for _ in 0..<oh {
+                            if off &+ ow <= nr {
+                                let d = rowBase + (q &* panelStride &+ off)
+                                if sw == 1 { copyFloats(d, s, ow) } else { for ox in 0..<ow { d[ox] = s[ox &* sw] } }
+                                off &+= ow
+                                if off == nr { off = 0; q &+= 1 }
+                            } else {
+                                for ox in 0..<ow {
+                                    rowBase[q &* panelStride &+ off] = s[ox &* sw]
+                                    off &+= 1
+                                    if off == nr { off = 0; q &+= 1 }
+                                }
+                            }
+                            s += rowStep
+                        }
+                        row &+= 1
+                    }
                 }
             }
         }
+    }
+
+    /// `channels` planes of `src` (h × w) into zero-bordered planes of `paddedPlane(p)`.
+    static func pad(_ p: ConvParams, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, channels: Int) {
+        let (hp, wp) = paddedPlane(p)
+        fillZero(dst, channels * hp * wp)
+        for c in 0..<channels {
+            let plane = src + c * p.h * p.w, out = dst + c * hp * wp + p.padTop * wp + p.padLeft
+            for y in 0..<p.h { copyFloats(out + y * wp, plane + y * p.w, p.w) }
+        }
+    }
+
+    /// Zeroes the columns past `columns` in the last packed panel (the microkernel reads whole panels).
+    static func zeroPanelTail(_ packed: UnsafeMutablePointer<Float>, k: Int, columns: Int, nr: Int) {
+        let used = columns % nr
+        if used == 0 { return }
+        let last = packed + (columns / nr) * k * nr
+        for row in 0..<k { fillZero(last + row * nr + used, nr - used) }
     }
 
     @inline(__always) static func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int) {

@@ -34,6 +34,9 @@ private let convCases: [ConvParams] = [
     // count leaves a short last chunk.
     ConvParams(n: 9, cin: 3, h: 8, w: 8, cout: 5, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
     ConvParams(n: 10, cin: 4, h: 8, w: 8, cout: 6, kh: 3, kw: 3, group: 2, pads: (1, 1, 1, 1)),
+    // 35 and 12 pixels an image: images and output rows straddle the packed panels' edges.
+    ConvParams(n: 5, cin: 3, h: 5, w: 7, cout: 4, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+    ConvParams(n: 7, cin: 2, h: 7, w: 9, cout: 3, kh: 3, kw: 2, strides: (2, 2), pads: (1, 0, 1, 1)),
 ]
 
 @Test func convMatchesNaive() {
