@@ -114,6 +114,10 @@ private func naivePool(_ x: [Float], planes: Int, _ p: PoolParams, max: Bool, in
         PoolParams(input: [5, 6, 7], kernel: [2, 3, 2], strides: [2, 1, 2], pads: [0, 1, 1, 1, 1, 0], ceilMode: true),
         PoolParams(input: [1, 1], kernel: [1, 1]),
         PoolParams(input: [56, 56], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+        // 2×2 stride 2 (the vector path): whole steps of four outputs, then a tail; odd sizes.
+        PoolParams(input: [8, 8], kernel: [2, 2], strides: [2, 2]),
+        PoolParams(input: [9, 13], kernel: [2, 2], strides: [2, 2]),
+        PoolParams(input: [6, 26], kernel: [2, 2], strides: [2, 2]),
     ]
     for (i, p) in cases.enumerated() {
         let planes = 3, x = rng.floats(planes * p.input.reduce(1, *))
