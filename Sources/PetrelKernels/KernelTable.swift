@@ -28,12 +28,15 @@ public struct KernelTable: Sendable {
     public let isa: ISA
     public let gemm: GemmKernels
     public let vector: VectorKernels
+    /// Direct stride-1 convolution (`Conv2D.runDirect`); nil: im2col + GEMM only.
+    public let convDirect: petrel_conv_direct_fn?
 
     public init(isa: ISA) {
         let isa = min(isa, ISA.detected)
         self.isa = isa
         gemm = GemmKernels(isa: isa)
         vector = VectorKernels(isa: isa)
+        convDirect = isa >= .avx2 ? petrel_conv_direct_avx2 : nil
     }
 
     public static let current: KernelTable = {
