@@ -101,14 +101,18 @@ public enum Conv2D {
     /// output[n, cout, outH, outW] = conv(input[n, cin, h, w], weight[cout, cin/group, kh, kw]),
     /// then + bias[cout] and the activation of `epilogue` (`biasPerRow` is implied). `workspace`
     /// holds `workspaceFloats(p, threads: pool?.threads ?? 1)` floats.
+    /// `directWeights`: the weights as `prepareDirectWeights` lays them out (constant weights,
+    /// prepared once per plan); without them a direct conv lays them out in `workspace` per call.
     public static func run(_ p: ConvParams, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            epilogue: GemmEpilogue = .none, output: UnsafeMutablePointer<Float>,
-                           workspace: UnsafeMutablePointer<Float>?, pool: ThreadPool? = nil) {
+                           workspace: UnsafeMutablePointer<Float>?, pool: ThreadPool? = nil,
+                           directWeights: UnsafePointer<Float>? = nil) {
         let oh = p.outH, ow = p.outW
         precondition(oh > 0 && ow > 0, "conv: empty output for \(p)")
         if p.isDepthwise { depthwise(p, input: input, weight: weight, epilogue: epilogue, output: output, pool: pool); return }
         if usesDirect(p), let kernel = KernelTable.current.convDirect {
-            return runDirect(p, kernel, input: input, weight: weight, epilogue: epilogue, output: output, workspace: workspace!, pool: pool)
+            return runDirect(p, kernel, input: input, weight: weight, prepared: directWeights, epilogue: epilogue,
+                             output: output, workspace: workspace!, pool: pool)
         }
         precondition(p.isPointwise || workspace != nil, "conv: needs workspaceFloats(\(p)) floats of workspace")
         let batch = imagesPerGemm(p), chunks = (p.n + batch - 1) / batch
@@ -141,6 +145,32 @@ public enum Conv2D {
         (p.cout / p.group + 3) / 4 * 4 * p.kernelSize
     }
 
+    /// Floats `prepareDirectWeights` writes (every group), or nil when this conv does not run direct.
+    public static func directWeightCount(_ p: ConvParams) -> Int? {
+        usesDirect(p) ? p.group * directWeightFloats(p) : nil
+    }
+
+    /// Lays out weight[cout][cin/g][kh][kw] for the direct kernel, group after group. Done per call
+    /// it was 40 % of a batch-1 digits-cnn inference, so constant weights are laid out once per plan.
+    public static func prepareDirectWeights(_ p: ConvParams, weight: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>) {
+        for g in 0..<p.group { layOutDirect(p, group: g, weight: weight, into: into + g * directWeightFloats(p)) }
+    }
+
+    static func layOutDirect(_ p: ConvParams, group g: Int, weight: UnsafePointer<Float>, into w4: UnsafeMutablePointer<Float>) {
+        let cg = p.cin / p.group, mg = p.cout / p.group, taps = p.kh * p.kw
+        for b in 0..<(mg + 3) / 4 {
+            for ci in 0..<cg {
+                for t in 0..<taps {
+                    let d = w4 + ((b * cg + ci) * taps + t) * 4
+                    for j in 0..<4 {
+                        let co = b * 4 + j
+                        d[j] = co < mg ? weight[((g * mg + co) * cg + ci) * taps + t] : 0
+                    }
+                }
+            }
+        }
+    }
+
     /// Work items are (image, block of 4 channels); threads take contiguous runs of them.
     static func directWorkers(_ p: ConvParams, threads: Int) -> Int {
         let macs = p.n * p.cout * p.outH * p.outW * p.kernelSize
@@ -151,12 +181,12 @@ public enum Conv2D {
     static let directParallelMACs = 1 << 18
 
     static func runDirect(_ p: ConvParams, _ kernel: petrel_conv_direct_fn, input: UnsafePointer<Float>,
-                          weight: UnsafePointer<Float>, epilogue: GemmEpilogue, output: UnsafeMutablePointer<Float>,
-                          workspace: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
-        let cg = p.cin / p.group, mg = p.cout / p.group, taps = p.kh * p.kw, blocks = (mg + 3) / 4
+                          weight: UnsafePointer<Float>, prepared: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                          output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let cg = p.cin / p.group, mg = p.cout / p.group, blocks = (mg + 3) / 4
         let (oh, ow) = (p.outH, p.outW)
         let (hp, wp) = p.isPadded ? paddedPlane(p) : (p.h, p.w)
-        let w4 = workspace, padFloats = paddedFloats(p), pads = workspace + directWeightFloats(p)
+        let padFloats = paddedFloats(p), pads = workspace + directWeightFloats(p)
         let workers = directWorkers(p, threads: pool?.threads ?? 1)
         var (act, lo, hi): (Int32, Float, Float) = (0, 0, 0)
         var after: UnaryOp?
@@ -168,16 +198,10 @@ public enum Conv2D {
         case .sigmoid, .tanh, .gelu: after = UnaryOp(epilogue.activation)
         }
         for g in 0..<p.group {
-            for b in 0..<blocks {
-                for ci in 0..<cg {
-                    for t in 0..<taps {
-                        let d = w4 + ((b * cg + ci) * taps + t) * 4
-                        for j in 0..<4 {
-                            let co = b * 4 + j
-                            d[j] = co < mg ? weight[((g * mg + co) * cg + ci) * taps + t] : 0
-                        }
-                    }
-                }
+            let w4: UnsafePointer<Float>
+            if let prepared { w4 = prepared + g * directWeightFloats(p) } else {
+                layOutDirect(p, group: g, weight: weight, into: workspace)
+                w4 = UnsafePointer(workspace)
             }
             let bias = epilogue.bias.map { $0 + g * mg }
             let items = p.n * blocks

@@ -57,6 +57,18 @@ private let convCases: [ConvParams] = [
             let want = naiveConv(p, x, w, withBias ? bias : nil, act)
             let r = worstError(y, want, atol: 1e-5, rtol: 1e-4)
             #expect(r.0 <= 1, "conv #\(i) \(p) bias=\(withBias) \(act) out \(p.outH)×\(p.outW): \(describe(y, want, r))")
+            // Constant weights laid out once (what a plan does) give the same outputs.
+            if let n = Conv2D.directWeightCount(p) {
+                var laidOut = [Float](repeating: .nan, count: n), y2 = [Float](repeating: .nan, count: y.count)
+                laidOut.withUnsafeMutableBufferPointer { Conv2D.prepareDirectWeights(p, weight: w, into: $0.baseAddress!) }
+                bias.withUnsafeBufferPointer { b in
+                    ws.withUnsafeMutableBufferPointer { wsp in
+                        Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
+                                   output: &y2, workspace: wsp.baseAddress, pool: usePool ? pool : nil, directWeights: laidOut)
+                    }
+                }
+                #expect(y2 == y, "conv #\(i) with prepared weights")
+            }
         }
     }
 }

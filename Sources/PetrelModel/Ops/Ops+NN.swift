@@ -37,7 +37,13 @@ extension OpImpl {
             let bias = b.inputs.count > 2 ? b.inputs[2].map { UnsafePointer($0.pointer(Float.self)) } : nil
             let e = GemmEpilogue(bias: bias, biasPerRow: true, activation: Activation(attributes: ctx.attrs))
             let ws = b.workspace?.assumingMemoryBound(to: Float.self), pool = b.pool
-            return { Conv2D.run(p, input: x, weight: w, epilogue: e, output: y, workspace: ws, pool: pool) }
+            var direct: UnsafePointer<Float>?
+            if ctx.values.count > 1, ctx.values[1] != nil, let n = Conv2D.directWeightCount(p) {
+                let laidOut = b.keep.tensor(Tensor(dtype: .float32, shape: [n]))
+                Conv2D.prepareDirectWeights(p, weight: w, into: laidOut.pointer(Float.self))
+                direct = UnsafePointer(laidOut.pointer(Float.self))
+            }
+            return { Conv2D.run(p, input: x, weight: w, epilogue: e, output: y, workspace: ws, pool: pool, directWeights: direct) }
         })
 
     static func convParams(_ ctx: NodeContext) throws -> (params: ConvParams, oneD: Bool) {
