@@ -207,6 +207,7 @@ public enum Conv2D {
             let items = p.n * blocks
             func run(_ t: Int) {
                 let pad = pads + t * padFloats
+                fillZero(pad, padFloats)
                 var image = -1, src = input
                 for item in (items * t / workers)..<(items * (t + 1) / workers) {
                     let i = item / blocks
@@ -243,6 +244,7 @@ public enum Conv2D {
             }
             let padded = col! + packedFloats(p, columns: cols)
             let (hp, wp) = p.isPadded ? paddedPlane(p) : (p.h, p.w)
+            if p.isPadded { fillZero(padded, paddedFloats(p)) }
             for i in 0..<images {
                 var src = input + ((first + i) * p.cin + g * cg) * p.h * p.w
                 if p.isPadded { pad(p, src, into: padded, channels: cg); src = UnsafePointer(padded) }
@@ -307,10 +309,10 @@ public enum Conv2D {
         }
     }
 
-    /// `channels` planes of `src` (h × w) into zero-bordered planes of `paddedPlane(p)`.
+    /// `channels` planes of `src` (h × w) into zero-bordered planes of `paddedPlane(p)`. Only the
+    /// image is written: the caller zeroes `dst` once, and the border stays zero across images.
     static func pad(_ p: ConvParams, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, channels: Int) {
         let (hp, wp) = paddedPlane(p)
-        fillZero(dst, channels * hp * wp)
         for c in 0..<channels {
             let plane = src + c * p.h * p.w, out = dst + c * hp * wp + p.padTop * wp + p.padLeft
             for y in 0..<p.h { copyFloats(out + y * wp, plane + y * p.w, p.w) }
