@@ -152,3 +152,33 @@ private func naivePool(_ x: [Float], planes: Int, _ p: PoolParams, max: Bool, in
         #expect(gmax[i] == plane.max()!, "global max plane \(i)")
     }
 }
+
+/// The direct stride-1 kernel on random geometry: widths around its 8-pixel vectors (masked
+/// tails), channel counts around its 4-channel blocks, odd heights (a last single row), groups,
+/// asymmetric pads, kernels from 1×2 to 5×5, with and without the pool.
+@Test func directConvOnRandomShapes() {
+    var rng = TestRNG(seed: 77)
+    func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.float(0, 0.9999) * Float(r.count)) }
+    for i in 0..<40 {
+        let group = [1, 1, 1, 2, 3][pick(0...4)]
+        let kh = pick(1...5), kw = pick(2...5)
+        let p = ConvParams(n: pick(1...3), cin: group * pick(1...5), h: pick(1...11), w: pick(1...19), cout: group * pick(1...9),
+                           kh: kh, kw: kw, group: group,
+                           pads: (pick(0...2), pick(0...2), pick(0...2), pick(0...2)))
+        guard p.outH > 0, p.outW > 0 else { continue }
+        #expect(Conv2D.directWeightCount(p) != nil || KernelTable.current.convDirect == nil)
+        let x = rng.floats(p.n * p.cin * p.h * p.w), w = rng.floats(p.cout * p.kernelSize), bias = rng.floats(p.cout)
+        var y = [Float](repeating: .nan, count: p.n * p.cout * p.outH * p.outW)
+        let pool: ThreadPool? = i % 2 == 0 ? testPool : nil
+        var ws = [Float](repeating: .nan, count: Conv2D.workspaceFloats(p, threads: pool?.threads ?? 1))
+        bias.withUnsafeBufferPointer { b in
+            ws.withUnsafeMutableBufferPointer { wsp in
+                Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: b.baseAddress, activation: .relu),
+                           output: &y, workspace: wsp.baseAddress, pool: pool)
+            }
+        }
+        let want = naiveConv(p, x, w, bias, .relu)
+        let r = worstError(y, want, atol: 1e-5, rtol: 1e-4)
+        #expect(r.0 <= 1, "direct conv #\(i) \(p): \(describe(y, want, r))")
+    }
+}
