@@ -90,4 +90,14 @@ TGT void petrel_conv_direct_avx2(const float *in, size_t cin, size_t hp, size_t 
         else block(in, cin, hp, wp, wb, kh, kw, 0, mask, tail, out, oh, ow, b * 4, cout, bias, act, lo, hi);
     }
 }
+#else
+// Not x86-64: the dispatch table never selects this; keep the symbol so the table links.
+void petrel_conv_direct_avx2(const float *in, size_t cin, size_t hp, size_t wp,
+                             const float *w4, size_t block0, size_t blocks, size_t cout,
+                             size_t kh, size_t kw, float *out, size_t oh, size_t ow,
+                             const float *bias, int act, float lo, float hi) {
+    (void)in; (void)cin; (void)hp; (void)wp; (void)w4; (void)block0; (void)blocks; (void)cout;
+    (void)kh; (void)kw; (void)out; (void)oh; (void)ow; (void)bias; (void)act; (void)lo; (void)hi;
+    __builtin_trap();  // unreachable: ISA.detected is .reference off x86-64
+}
 #endif
