@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
         case unix(path: String)
     }
     public var address: Address = .tcp(host: "127.0.0.1", port: 8080)
+    /// A socket already bound to `address` and listening, inherited from the parent process: the
+    /// server accepts on it instead of binding. The gateway binds a worker's socket before spawning
+    /// it, so it can connect and send the waiting request while the worker is still starting.
+    public var inheritedListener: Int32?
     public var settings = HTTP2Settings()
     /// Largest request body for REST (and HTTP/1); a larger one is answered 413 and not read further.
     public var maxRequestBodyBytes: Int = 64 << 20

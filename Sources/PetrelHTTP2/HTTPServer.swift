@@ -50,6 +50,8 @@ public final class HTTPServer: @unchecked Sendable {
             }
         let channel: Channel
         switch configuration.address {
+        case _ where configuration.inheritedListener != nil:
+            channel = try bootstrap.withBoundSocket(configuration.inheritedListener!).wait()
         case .tcp(let host, let port):
             channel = try bootstrap.bind(host: host, port: port).wait()
         case .unix(let path):

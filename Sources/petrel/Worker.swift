@@ -15,6 +15,7 @@ struct Worker: ParsableCommand {
             """)
 
     @Option(help: "Unix socket to listen on.") var socket: String?
+    @Option(help: "An inherited socket already listening on --socket (the gateway binds it before the spawn).") var listenFd: Int32?
     @Option(help: "HOST:PORT to listen on (standalone).") var listen: String?
     @Option(help: "Compiled artifact to map.") var artifact: String?
     @Option(help: "The function's name (with --artifact).") var name: String?
@@ -32,10 +33,11 @@ struct Worker: ParsableCommand {
         if (socket == nil) == (listen == nil) { throw ValidationError("give exactly one of --socket and --listen") }
         if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
         if artifact != nil && function != nil { throw ValidationError("give --artifact or --function, not both") }
+        if listenFd != nil && socket == nil { throw ValidationError("--listen-fd needs --socket (the path it is bound to)") }
     }
 
     func run() throws {
-        try WorkerOptions(socket: socket, listen: listen, artifact: artifact, name: name, version: version, function: function,
+        try WorkerOptions(socket: socket, listenFd: listenFd, listen: listen, artifact: artifact, name: name, version: version, function: function,
                           reportFd: reportFd, lifelineFd: lifelineFd, accessLog: accessLog, memoryLimit: memoryLimit,
                           warmArtifact: warmArtifact, premap: premap, threads: threads.count).run()
     }
@@ -46,6 +48,7 @@ struct Worker: ParsableCommand {
 /// cold start, as its first use walks the binary's protocol conformance records.
 struct WorkerOptions {
     var socket: String?
+    var listenFd: Int32?
     var listen: String?
     var artifact: String?
     var name: String?
@@ -62,8 +65,8 @@ struct WorkerOptions {
     /// Set first thing in `main`: the cold start's "entered main" phase.
     nonisolated(unsafe) static var enteredMain: UInt64 = 0
 
-    /// The spawned-worker form only (`--socket P --artifact A --name N --report-fd F --lifeline-fd L
-    /// --threads T --memory-limit B`, or a prewarmed worker's `--warm-artifact`/`--premap`);
+    /// The spawned-worker form only (`--socket P [--listen-fd 5] --artifact A --name N --report-fd F
+    /// --lifeline-fd L --threads T --memory-limit B`, or a prewarmed worker's `--warm-artifact`/`--premap`);
     /// anything else (or `--help`) goes through ArgumentParser.
     static func fastParse(_ args: [String]) -> WorkerOptions? {
         guard args.count % 2 == 0 else { return nil }
@@ -73,6 +76,7 @@ struct WorkerOptions {
             let v = args[i + 1]
             switch args[i] {
             case "--socket": w.socket = v
+            case "--listen-fd": guard let n = Int32(v) else { return nil }; w.listenFd = n
             case "--artifact": w.artifact = v
             case "--name": w.name = v
             case "--version": w.version = v
@@ -128,6 +132,7 @@ struct WorkerOptions {
         var config = ServerConfiguration()
         if let socket {
             config.address = .unix(path: socket)
+            config.inheritedListener = listenFd
         } else if let listen, let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) {
             config.address = .tcp(host: String(listen[..<colon]), port: port)
         } else {

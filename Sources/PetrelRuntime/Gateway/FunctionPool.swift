@@ -274,7 +274,9 @@ final class FunctionPool: @unchecked Sendable {
         nextWorker += 1
         let id = nextWorker
         eventLoop.scheduleTask(in: settings.startTimeout) { [self] in
-            guard let w = workers.first(where: { $0.id == id }), w.isStarting else { return }
+            // Not listening yet (routable or not: a spawned worker is connected to, and sent
+            // requests, before it listens; see `connectEarly`).
+            guard let w = workers.first(where: { $0.id == id }), w.cold.ready == nil, w.isStarting || w.isReady else { return }
             logger.warning("worker \(id) of \(revision) was not ready within \(settings.startTimeout.nanoseconds / 1_000_000_000) s: killed")
             apply(.timedOut, to: w)
             pump()
@@ -297,15 +299,18 @@ final class FunctionPool: @unchecked Sendable {
         }
         let w = WorkerSlot(id: id, socketPath: "\(socketDirectory)/\(revision)-\(id).sock", cold: ColdStart(arrived: oldest, spawnRequested: t))
         workers.append(w)
-        var args = ["worker", "--socket", w.socketPath, "--artifact", artifactPath, "--name", name, "--version", version,
+        var args = ["worker", "--socket", w.socketPath, "--listen-fd", String(SpawnedWorker.listenerFd),
+                    "--artifact", artifactPath, "--name", name, "--version", version,
                     "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(settings.threads)]
         if let m = settings.memoryLimitBytes { args += ["--memory-limit", String(m)] }
         do {
-            w.process = try SpawnedWorker.spawn(executable: executable, arguments: args,
+            let listener = try SpawnedWorker.listeningSocket(path: w.socketPath)
+            w.process = try SpawnedWorker.spawn(executable: executable, arguments: args, listening: listener,
                 onReport: { [self] line in eventLoop.execute { self.report(w, line) } },
                 onExit: { [self] status in eventLoop.execute { self.exited(w, status) } })
             apply(.spawned(pid: w.process!.pid), to: w)
             logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
+            connectEarly(w)
         } catch {
             logger.error("cannot start a worker for \(name): \(error)")
             workers.removeAll { $0 === w }
@@ -313,6 +318,26 @@ final class FunctionPool: @unchecked Sendable {
             queue.removeAll()
             lastWorkerError = "\(error)"
             answerReadyWaiters()
+        }
+    }
+
+    /// Socket activation: the worker's socket was bound and listening before the spawn, so the
+    /// connection (and the request waiting for this worker) is made now, queued by the kernel, and
+    /// read as soon as the worker's event loop starts — instead of after its "ready" report, a pipe
+    /// read, a connect and two more thread wake-ups (≈0.5 ms of every cold start here). The worker
+    /// holds requests until its artifact is mapped; if it dies first, the connection closes and
+    /// the request is answered like any other crash.
+    private func connectEarly(_ w: WorkerSlot) {
+        HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success(let client):
+                w.client = client
+                if w.isStarting { apply(.becameReady, to: w) } else { client.close() }
+                pump()
+            case .failure(let error):
+                logger.error("cannot reach worker \(w.id) of \(name): \(error)")
+                w.process?.forceKill()
+            }
         }
     }
 
@@ -336,25 +361,13 @@ final class FunctionPool: @unchecked Sendable {
         switch WorkerReport(line: line) {
         case .main(let t)?:
             w.cold.enteredMain = t
-            apply(.enteredMain, to: w)
+            if w.isStarting { apply(.enteredMain, to: w) }   // else already routable (`connectEarly`)
         case .mapped(let t)?: w.cold.mapped = t
         case .error(let message)?:
             lastWorkerError = message
             logger.error("worker \(w.id) of \(revision): \(message)")
         case .ready(let t)?:
-            guard w.isStarting else { return }
-            w.cold.ready = t
-            HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
-                switch result {
-                case .success(let client):
-                    w.client = client
-                    apply(.becameReady, to: w)
-                    pump()
-                case .failure(let error):
-                    logger.error("cannot reach worker \(w.id) of \(name): \(error)")
-                    w.process?.forceKill()
-                }
-            }
+            if w.cold.ready == nil { w.cold.ready = t }
         case .warmed?, nil: break
         }
     }

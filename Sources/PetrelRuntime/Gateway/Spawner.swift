@@ -17,10 +17,43 @@ public final class SpawnedWorker: @unchecked Sendable {
     public func forceKill() { kill(pid, SIGKILL) }
     deinit { close(lifeline) }
 
-    /// Spawns `executable arguments...` with fd 3 = report pipe, fd 4 = lifeline.
-    public static func spawn(executable: String, arguments: [String],
+    /// The fd a spawned worker finds its `listening` socket at (`petrel worker --listen-fd 5`).
+    public static let listenerFd: Int32 = 5
+
+    /// A Unix socket bound to `path` and listening, for a worker to inherit (`spawn(listening:)`).
+    public static func listeningSocket(path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SpawnError("socket: \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw SpawnError("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        unlink(path)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw SpawnError("bind/listen \(path): \(why)")
+        }
+        return fd
+    }
+
+    /// Spawns `executable arguments...` with fd 3 = report pipe, fd 4 = lifeline, and, when given,
+    /// fd 5 = `listening` (a socket from `listeningSocket(path:)`; this call closes the caller's copy).
+    public static func spawn(executable: String, arguments: [String], listening: Int32? = nil,
                              onReport: @escaping @Sendable (String) -> Void,
                              onExit: @escaping @Sendable (Int32) -> Void) throws -> SpawnedWorker {
+        var listener = listening
+        defer { if let listener { close(listener) } }
         // One spawn at a time: between pipe() and FD_CLOEXEC another spawn would inherit our ends.
         spawnLock.lock(); defer { spawnLock.unlock() }
         var report: [Int32] = [0, 0], life: [Int32] = [0, 0]
@@ -43,6 +76,12 @@ public final class SpawnedWorker: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, report[1], 3)
         posix_spawn_file_actions_adddup2(&actions, life[0], 4)
+        if let l = listener {
+            let high = fcntl(l, F_DUPFD_CLOEXEC, 10)
+            close(l)
+            listener = high
+            posix_spawn_file_actions_adddup2(&actions, high, listenerFd)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
