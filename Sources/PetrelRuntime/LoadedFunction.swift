@@ -64,16 +64,19 @@ public final class LoadedFunction: @unchecked Sendable {
         if measured > 0 { calibrating = Self.calibrationRuns }
     }
 
-    /// Records an offloaded run's time, per batch row, when nothing was measured at load: the
-    /// fastest of the first `calibrationRuns`. The first run alone plans and faults pages in (a
+    /// Records an offloaded run's time when nothing was measured at load: the fastest of the
+    /// first `calibrationRuns`. The first run alone plans and faults pages in (a
     /// 5 µs model's first run took ~0.5 ms), so going by it sent every later request of a tiny model
     /// through the inference queue, two thread hand-overs (≈100–300 µs here) per request.
+    /// Only batch-1 runs count, scaled by the offload executor's threads: an inline run is batch 1
+    /// on one thread, and a batch's per-row time or a parallel run would understate it.
     func noteRun(nanos: UInt64, batch: Int) {
-        let perRow = max(1, nanos / UInt64(max(batch, 1)))
+        guard batch == 1 else { return }
+        let oneThread = max(1, nanos &* UInt64(executor.pool.threads))
         lock.withLock {
             guard calibrating < Self.calibrationRuns else { return }
             calibrating += 1
-            measured = measured == 0 ? perRow : min(measured, perRow)
+            measured = measured == 0 ? oneThread : min(measured, oneThread)
         }
     }
     static let calibrationRuns = 4

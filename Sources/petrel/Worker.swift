@@ -82,7 +82,7 @@ struct WorkerOptions {
             case "--version": w.version = v
             case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
-            case "--threads": guard let n = Int(v), n >= 1 else { return nil }; w.threads = n
+            case "--threads": guard let n = Int(v), (1...256).contains(n) else { return nil }; w.threads = n
             case "--memory-limit": guard let n = Int(v) else { return nil }; w.memoryLimit = n
             case "--warm-artifact": w.warmArtifact = v
             case "--premap": w.premap = v

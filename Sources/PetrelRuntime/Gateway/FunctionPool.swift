@@ -312,6 +312,7 @@ final class FunctionPool: @unchecked Sendable {
             logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
             connectEarly(w)
         } catch {
+            unlink(w.socketPath)
             logger.error("cannot start a worker for \(name): \(error)")
             workers.removeAll { $0 === w }
             for p in queue { reject(p, status: 503, grpc: .unavailable, "cannot start a worker for '\(name)': \(error)") }
@@ -331,8 +332,9 @@ final class FunctionPool: @unchecked Sendable {
         HTTP2Client.connect(to: .unix(path: w.socketPath), group: eventLoop).whenComplete { [self] result in
             switch result {
             case .success(let client):
+                guard w.isStarting else { return client.closeSoon() }   // drained or gone meanwhile
                 w.client = client
-                if w.isStarting { apply(.becameReady, to: w) } else { client.close() }
+                apply(.becameReady, to: w)
                 pump()
             case .failure(let error):
                 logger.error("cannot reach worker \(w.id) of \(name): \(error)")
@@ -368,6 +370,7 @@ final class FunctionPool: @unchecked Sendable {
             logger.error("worker \(w.id) of \(revision): \(message)")
         case .ready(let t)?:
             if w.cold.ready == nil { w.cold.ready = t }
+            answerReadyWaiters()
         case .warmed?, nil: break
         }
     }
@@ -442,8 +445,10 @@ final class FunctionPool: @unchecked Sendable {
     private func answerReadyWaiters() {
         guard !readyWaiters.isEmpty else { return }
         let result: Result<Void, PoolError>
-        if workers.contains(where: \.isReady) { result = .success(()) }
-        else if !workers.contains(where: \.isStarting) {
+        // Ready for a deploy means listening (its report), not merely routable: a socket-activated
+        // worker is routable from the connect, before the process has even reached `main`.
+        if workers.contains(where: { $0.isReady && $0.cold.ready != nil }) { result = .success(()) }
+        else if !workers.contains(where: { $0.isStarting || ($0.isReady && $0.cold.ready == nil) }) {
             result = .failure(PoolError(description: "its worker exited before it was ready" + (lastWorkerError.map { ": \($0)" } ?? "")))
         } else { return }
         let waiting = readyWaiters

@@ -91,7 +91,7 @@ final class PrewarmPool: @unchecked Sendable {
     /// (the claim's cold start answered or failed), or `refillDelay` after the claim at the latest.
     func claim() -> Claimed? {
         let c: Claimed? = lock.withLock {
-            guard !idle.isEmpty else { return nil }
+            guard !idle.isEmpty else { return nil }   // refilled below: no cold start of ours to protect
             var c = idle.removeFirst()
             nextClaim += 1
             c.claimID = nextClaim
@@ -100,6 +100,8 @@ final class PrewarmPool: @unchecked Sendable {
         }
         if let id = c?.claimID {
             eventLoop.scheduleTask(in: Self.refillDelay) { [self] in claimEnded(id) }
+        } else {
+            refill()   // an empty pool (a failed spawn, a burst) must not stay short
         }
         return c
     }

@@ -79,7 +79,11 @@ public final class SpawnedWorker: @unchecked Sendable {
         if let l = listener {
             let high = fcntl(l, F_DUPFD_CLOEXEC, 10)
             close(l)
-            listener = high
+            listener = high >= 0 ? high : nil
+            guard high >= 0 else {
+                close(report[0]); close(report[1]); close(life[0]); close(life[1])
+                throw SpawnError("fcntl: \(String(cString: strerror(errno)))")
+            }
             posix_spawn_file_actions_adddup2(&actions, high, listenerFd)
         }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
