@@ -111,6 +111,70 @@ TGT void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *restrict a,
     store_tile(c, ldc, m, n, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 
+TGT static inline __m256 epi_act(__m256 x, int act, __m256 p0, __m256 p1) {
+    const __m256 zero = _mm256_setzero_ps();
+    switch (act) {  // as petrel_gemm_epilogue_avx2, so fused and separate epilogues agree bit for bit
+    case 1: return _mm256_max_ps(x, zero);
+    case 2: return _mm256_min_ps(_mm256_max_ps(x, p0), p1);
+    case 3: return _mm256_blendv_ps(_mm256_mul_ps(x, p0), x, _mm256_cmp_ps(x, zero, _CMP_GE_OQ));
+    default: return x;
+    }
+}
+
+// One finished row of the tile: alpha·acc (+ beta·C), + row bias, + column bias, activation, store.
+TGT static inline void epi_row(float *c, __m256 lo, __m256 hi, __m256 va, __m256 vb, int readc, __m256 br,
+                               __m256 bl, __m256 bh, int act, __m256 p0, __m256 p1) {
+    lo = _mm256_mul_ps(lo, va); hi = _mm256_mul_ps(hi, va);
+    if (readc) {
+        lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), lo);
+        hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), hi);
+    }
+    lo = _mm256_add_ps(_mm256_add_ps(lo, br), bl); hi = _mm256_add_ps(_mm256_add_ps(hi, br), bh);
+    _mm256_storeu_ps(c, epi_act(lo, act, p0, p1)); _mm256_storeu_ps(c + 8, epi_act(hi, act, p0, p1));
+}
+
+TGT void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *restrict a, size_t lda,
+                                                 const float *restrict b, float *restrict c, size_t ldc,
+                                                 size_t m, size_t n, float alpha, float beta,
+                                                 const float *bias_col, const float *bias_row, int act,
+                                                 float p0, float p1) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *a0 = a, *a1 = a + (m > 1 ? 1 : 0) * lda, *a2 = a + (m > 2 ? 2 : m - 1) * lda,
+                *a3 = a + (m > 3 ? 3 : m - 1) * lda, *a4 = a + (m > 4 ? 4 : m - 1) * lda,
+                *a5 = a + (m > 5 ? 5 : m - 1) * lda;
+    for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    size_t p = kc;
+    for (; p >= 4; p -= 4) {
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);
+        STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);
+        a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;
+    }
+    for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
+
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), vp0 = _mm256_set1_ps(p0), vp1 = _mm256_set1_ps(p1);
+    __m256 bl = _mm256_setzero_ps(), bh = bl;
+    if (bias_col) {  // never read past column n
+        float bc[NR] __attribute__((aligned(32))) = {0};
+        for (size_t j = 0; j < n; ++j) bc[j] = bias_col[j];
+        bl = _mm256_load_ps(bc); bh = _mm256_load_ps(bc + 8);
+    }
+    __m256 br[MR];
+    for (size_t i = 0; i < MR; ++i) br[i] = _mm256_set1_ps(bias_row && i < m ? bias_row[i] : 0.0f);
+    const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    const int readc = beta != 0.0f;
+    if (m == MR && n == NR) {
+        for (size_t i = 0; i < MR; ++i) epi_row(c + i * ldc, rows[i][0], rows[i][1], va, vb, readc, br[i], bl, bh, act, vp0, vp1);
+        return;
+    }
+    // Edge tile: through a stack tile holding C's m×n part (when beta reads it), nothing else touched.
+    float t[MR * NR] __attribute__((aligned(32))) = {0};
+    if (readc) for (size_t i = 0; i < m; ++i) for (size_t j = 0; j < n; ++j) t[i * NR + j] = c[i * ldc + j];
+    for (size_t i = 0; i < m; ++i) epi_row(t + i * NR, rows[i][0], rows[i][1], va, vb, readc, br[i], bl, bh, act, vp0, vp1);
+    for (size_t i = 0; i < m; ++i) for (size_t j = 0; j < n; ++j) c[i * ldc + j] = t[i * NR + j];
+}
+
 TGT static inline __m256i tail_mask(size_t r) {  // first r (< 8) lanes set
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
@@ -243,6 +307,14 @@ void petrel_gemm_epilogue_avx2(float *c, size_t ldc, size_t m, size_t n, const f
 void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *a, size_t lda, const float *b, float *c,
                                          size_t ldc, size_t m, size_t n, float alpha, float beta) {
     (void)kc; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)m; (void)n; (void)alpha; (void)beta;
+    __builtin_trap();
+}
+void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *a, size_t lda, const float *b, float *c,
+                                             size_t ldc, size_t m, size_t n, float alpha, float beta,
+                                             const float *bias_col, const float *bias_row, int act,
+                                             float p0, float p1) {
+    (void)kc; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)m; (void)n; (void)alpha; (void)beta;
+    (void)bias_col; (void)bias_row; (void)act; (void)p0; (void)p1;
     __builtin_trap();
 }
 #endif

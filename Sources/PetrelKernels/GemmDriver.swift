@@ -222,6 +222,17 @@ extension Gemm {
         // per NR panel, so with few panels (MLP layers, N ≤ 256) packing does not pay for itself;
         // with many, packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
         let rowA = transA || n > 16 * nr ? nil : kern.microkernelRowA
+        // Bias + relu/clip/leaky fused into the row-A kernel's store on the last K pass.
+        let fused: (act: Int32, p0: Float, p1: Float)?
+        switch epilogue.activation {
+        case _ where !hasEpi || rowA == nil || kern.microkernelRowAEpilogue == nil: fused = nil
+        case .none: fused = (0, 0, 0)
+        case .relu: fused = (1, 0, 0)
+        case .clip(let lo, let hi): fused = (2, lo, hi)
+        case .leakyRelu(let a): fused = (3, a, 0)
+        case .sigmoid, .tanh, .gelu: fused = nil
+        }
+        let rowAEpi = kern.microkernelRowAEpilogue
 
         var jc = 0
         while jc < n {
@@ -274,6 +285,14 @@ extension Gemm {
                             while ir < mb {
                                 let mt = min(mr, mb - ir)
                                 let ct = c + (ic + ir) * ldc + jc + col
+                                if lastPass, let f = fused, let rowAEpi {
+                                    let biasCol = epilogue.bias.flatMap { epilogue.biasPerRow ? nil : $0 + jc + col }
+                                    let biasRow = epilogue.bias.flatMap { epilogue.biasPerRow ? $0 + ic + ir : nil }
+                                    rowAEpi(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass,
+                                            biasCol, biasRow, f.act, f.p0, f.p1)
+                                    ir += mr
+                                    continue
+                                }
                                 if let rowA { rowA(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass) }
                                 else { ukr(kb, aBuf + ir * kb, bp, ct, ldc, mt, nt, alpha, betaPass) }
                                 if lastPass && hasEpi {

@@ -20,6 +20,8 @@ public struct GemmKernels: Sendable {
     public let microkernel: petrel_sgemm_ukernel_fn
     /// The MR×NR kernel reading non-transposed A in place (no A packing), where the ISA has one.
     public let microkernelRowA: petrel_sgemm_ukernel_rowa_fn?
+    /// The same with the bias + piecewise-linear activation epilogue fused into its store.
+    public let microkernelRowAEpilogue: petrel_sgemm_ukernel_rowa_epi_fn?
     /// Row vector × row-major matrix (the M = 1 path).
     public let gemv: petrel_sgemv_fn
     /// Bias + simple activation on one output tile (see `petrel_gemm_epilogue_fn`).
@@ -44,6 +46,7 @@ public struct GemmKernels: Sendable {
             mr = 4; nr = 16; mc = 64; kc = 256; nc = 2048
             microkernel = petrel_sgemm_ukernel_ref_4x16
             microkernelRowA = nil
+            microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_ref
             epilogue = petrel_gemm_epilogue_ref
             peakLoop = petrel_peak_fma_ref
@@ -55,6 +58,7 @@ public struct GemmKernels: Sendable {
             mr = 6; nr = 16; mc = 120; kc = 256; nc = 4080
             microkernel = petrel_sgemm_ukernel_avx2_6x16
             microkernelRowA = petrel_sgemm_ukernel_rowa_avx2_6x16
+            microkernelRowAEpilogue = petrel_sgemm_ukernel_rowa_epi_avx2_6x16
             gemv = petrel_sgemv_avx2
             epilogue = petrel_gemm_epilogue_avx2
             peakLoop = petrel_peak_fma_avx2
@@ -64,6 +68,7 @@ public struct GemmKernels: Sendable {
             mr = 14; nr = 32; mc = 98; kc = 384; nc = 4096
             microkernel = petrel_sgemm_ukernel_avx512_14x32
             microkernelRowA = nil
+            microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_avx2
             epilogue = petrel_gemm_epilogue_avx2
             peakLoop = petrel_peak_fma_avx512
