@@ -90,23 +90,28 @@ TGT void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *restrict a, cons
         av = _mm256_broadcast_ss(a5 + (off)); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
     } while (0)
 
+// The row-A tile product, shared by the plain and the fused-epilogue kernels: declares the 12
+// accumulators c00…c51 and leaves A·B of the kc steps in them.
+#define ROWA_PRODUCT()                                                                          \
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,    \
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                    \
+    const float *a0 = a, *a1 = a + (m > 1 ? 1 : 0) * lda, *a2 = a + (m > 2 ? 2 : m - 1) * lda,  \
+                *a3 = a + (m > 3 ? 3 : m - 1) * lda, *a4 = a + (m > 4 ? 4 : m - 1) * lda,       \
+                *a5 = a + (m > 5 ? 5 : m - 1) * lda;                                            \
+    for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);     \
+    size_t p = kc;                                                                              \
+    for (; p >= 4; p -= 4) {                                                                    \
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);                                 \
+        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);                                \
+        STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);                                 \
+        a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;                      \
+    }                                                                                           \
+    for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
+
 TGT void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *restrict a, size_t lda,
                                              const float *restrict b, float *restrict c, size_t ldc,
                                              size_t m, size_t n, float alpha, float beta) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + (m > 1 ? 1 : 0) * lda, *a2 = a + (m > 2 ? 2 : m - 1) * lda,
-                *a3 = a + (m > 3 ? 3 : m - 1) * lda, *a4 = a + (m > 4 ? 4 : m - 1) * lda,
-                *a5 = a + (m > 5 ? 5 : m - 1) * lda;
-    for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-    size_t p = kc;
-    for (; p >= 4; p -= 4) {
-        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);
-        STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);
-        a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;
-    }
-    for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
+    ROWA_PRODUCT()
 
     store_tile(c, ldc, m, n, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
@@ -138,20 +143,7 @@ TGT void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *restric
                                                  size_t m, size_t n, float alpha, float beta,
                                                  const float *bias_col, const float *bias_row, int act,
                                                  float p0, float p1) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + (m > 1 ? 1 : 0) * lda, *a2 = a + (m > 2 ? 2 : m - 1) * lda,
-                *a3 = a + (m > 3 ? 3 : m - 1) * lda, *a4 = a + (m > 4 ? 4 : m - 1) * lda,
-                *a5 = a + (m > 5 ? 5 : m - 1) * lda;
-    for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-    size_t p = kc;
-    for (; p >= 4; p -= 4) {
-        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);
-        STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);
-        a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;
-    }
-    for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
+    ROWA_PRODUCT()
 
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), vp0 = _mm256_set1_ps(p0), vp1 = _mm256_set1_ps(p1);
     __m256 bl = _mm256_setzero_ps(), bh = bl;
