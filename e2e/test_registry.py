@@ -118,6 +118,13 @@ def registry_dir(tmp_path):
     return d / "petrel.sqlite"
 
 
+def serve_mlp(tmp_path, *args):
+    """A worker-mode server with its own registry, seeded with one function `mlp` (digits-mlp)."""
+    fns = tmp_path / "fns"
+    mlp_folder(fns / "mlp")
+    return Server("--prewarm", "0", *args, functions=fns, workers=True, registry=registry_dir(tmp_path))
+
+
 def stop(s):
     code = s.stop()
     assert code == 0, "\n".join(s.log[-30:])
@@ -209,10 +216,8 @@ def h2load_counts(out):
 
 
 def test_rollout_and_rollback_under_load_drop_no_request(tmp_path):
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     v2 = mlp_folder(tmp_path / "v2", description="MLP v2")
-    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path)
     try:
         body = tmp_path / "req.json"
         body.write_text(infer_body("digits-mlp"))
@@ -263,11 +268,9 @@ def test_rollout_and_rollback_under_load_drop_no_request(tmp_path):
 # --- 3. concurrent deploys ---------------------------------------------------------------------
 
 def test_concurrent_deploys_get_distinct_revisions(tmp_path):
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     a = mlp_folder(tmp_path / "a", description="MLP variant a")
     b = mlp_folder(tmp_path / "b", description="MLP variant b")
-    s = Server("--prewarm", "0", "--no-access-log", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path, "--no-access-log")
     try:
         env = {k: v for k, v in os.environ.items() if k != "PETREL_ADMIN_KEY"}
         env["PETREL_ADMIN_KEY"] = s.admin_key
@@ -373,10 +376,8 @@ def test_deleted_function_is_gone_and_stays_gone(tmp_path):
 # --- 5. API keys -------------------------------------------------------------------------------
 
 def test_api_keys(tmp_path):
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     sec = mlp_folder(tmp_path / "sec", name="sec", extra="auth: key\n")
-    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path)
     keys = []
     try:
         R = ["--registry", s.registry]
@@ -508,14 +509,12 @@ def free_port():
 
 
 def test_redeploy_is_unchanged_and_exit_codes(tmp_path):
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     v2 = mlp_folder(tmp_path / "v2", description="MLP v2")
-    s = Server("--prewarm", "0", "--no-access-log", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path, "--no-access-log")
     try:
         R = ["--registry", s.registry]
         # The folder `serve` deployed, deployed again: its revision is reused.
-        r = ok(petrel("deploy", fns / "mlp", *R, key=s.admin_key))
+        r = ok(petrel("deploy", tmp_path / "fns" / "mlp", *R, key=s.admin_key))
         assert r.stdout.startswith("unchanged mlp-00001"), r.stdout
         r = ok(petrel("deploy", v2, *R, key=s.admin_key))
         assert r.stdout.startswith("deployed mlp-00002"), r.stdout
@@ -556,10 +555,8 @@ def test_redeploy_is_unchanged_and_exit_codes(tmp_path):
 
 def test_tf_serving_label_addresses_a_tag(tmp_path):
     """TF Serving REST: /v1/models/F/labels/TAG:predict answers from the revision the tag names."""
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     v2 = mlp_folder(tmp_path / "v2", description="MLP v2")
-    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path)
     try:
         ok(petrel("deploy", v2, "--no-traffic", "--tag", "canary", "--registry", s.registry, key=s.admin_key))
         inputs, outputs = reference("digits-mlp")
@@ -618,10 +615,8 @@ def test_a_keyed_revision_guards_every_revision(tmp_path):
     """auth guards the function: once a revision says `auth: key`, the older public revision is
     guarded too (addressed by version, or after a rollback), and a caller without a key learns
     nothing about the revisions."""
-    fns = tmp_path / "fns"
-    mlp_folder(fns / "mlp")
     keyed = mlp_folder(tmp_path / "keyed", extra="auth: key\n")
-    s = Server("--prewarm", "0", functions=fns, workers=True, registry=registry_dir(tmp_path))
+    s = serve_mlp(tmp_path)
     try:
         R = ["--registry", s.registry]
         c = Client(s)
