@@ -321,29 +321,38 @@ extension Gemm {
             for p in 0..<k { buf[p] = a[p * lda] }
             x = UnsafePointer(buf)
         }
-        let nr = kern.nr
-        let gemvFn = kern.gemv
         let threads = pool?.threads ?? 1
         // Column chunks: whole panels when pre-packed, multiples of 32 otherwise.
-        let unit = b.prepacked ? nr : 32
+        let unit = b.prepacked ? kern.nr : 32
         let units = ceilDiv(n, unit)
         let chunks = min(threads, units)
-        let body = { (t: Int) in
-            let lo = units * t / chunks * unit, hi = min(n, units * (t + 1) / chunks * unit)
-            if lo >= hi { return }
-            if b.prepacked {
-                var col = lo
-                while col < hi {
-                    gemvFn(k, min(nr, hi - col), x, b.ptr + (col / nr) * k * nr, nr, c + col, alpha, beta)
-                    col += nr
-                }
-            } else {
-                gemvFn(k, hi - lo, x, b.ptr + lo, b.ld, c + lo, alpha, beta)
-            }
-            if !epilogue.isIdentity {
-                gemmEpilogueTile(kern, epilogue, c: c + lo, ldc: 0, row0: 0, col0: lo, mt: 1, nt: hi - lo)
-            }
+        // One chunk is called directly: a closure here would cost a heap context per call, and
+        // a batch-1 MLP layer is only a few microseconds.
+        if chunks <= 1 {
+            gemvColumns(kern, 0..<n, k: k, alpha: alpha, x: x, b: b, beta: beta, c: c, epilogue: epilogue)
+            return
         }
-        if chunks <= 1 { body(0) } else { pool!.parallelFor(chunks, body) }
+        pool!.parallelFor(chunks) { t in
+            let lo = units * t / chunks * unit, hi = min(n, units * (t + 1) / chunks * unit)
+            if lo < hi { gemvColumns(kern, lo..<hi, k: k, alpha: alpha, x: x, b: b, beta: beta, c: c, epilogue: epilogue) }
+        }
+    }
+
+    /// Output columns `cols` of a GEMV (`cols.lowerBound` on a panel boundary when pre-packed).
+    private static func gemvColumns(_ kern: GemmKernels, _ cols: Range<Int>, k: Int, alpha: Float, x: UnsafePointer<Float>,
+                                    b: GemmBOperand, beta: Float, c: UnsafeMutablePointer<Float>, epilogue: GemmEpilogue) {
+        let lo = cols.lowerBound, hi = cols.upperBound, nr = kern.nr
+        if b.prepacked {
+            var col = lo
+            while col < hi {
+                kern.gemv(k, min(nr, hi - col), x, b.ptr + (col / nr) * k * nr, nr, c + col, alpha, beta)
+                col += nr
+            }
+        } else {
+            kern.gemv(k, hi - lo, x, b.ptr + lo, b.ld, c + lo, alpha, beta)
+        }
+        if !epilogue.isIdentity {
+            gemmEpilogueTile(kern, epilogue, c: c + lo, ldc: 0, row0: 0, col0: lo, mt: 1, nt: hi - lo)
+        }
     }
 }

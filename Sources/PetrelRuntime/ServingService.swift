@@ -148,8 +148,9 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             inputs.append(TensorBridge.tensor(t, dtype: sig.dtype))
         }
         do {
-            let outs = try executor.run(inputs)
-            let tensors = zip(executor.outputs, outs).map { TensorBridge.inferTensor(name: $0.name, $1) }
+            let tensors = try executor.run(inputs) { outs in
+                zip(executor.outputs, outs).map { TensorBridge.inferTensor(name: $0.name, $1) }
+            }
             return .success(InferResponse(modelName: f.name, modelVersion: f.version, id: request.id, outputs: tensors))
         } catch let e as ModelError {
             return .failure(e.code == .invalidInput ? .invalidArgument(e.message) : ProtocolError(.internal, e.message))

@@ -19,7 +19,9 @@ enum TensorBridge {
 
     /// The caller has validated the request against the signature, so sizes agree.
     static func tensor(_ t: InferTensor, dtype: DType) -> Tensor {
-        let out = Tensor(dtype: dtype, shape: t.shape)
+        // Not zeroed: every byte is overwritten below.
+        let out = Tensor(dtype: dtype, shape: t.shape,
+                         storage: TensorStorage(byteCount: t.shape.reduce(1, *) * dtype.size, zeroed: false))
         precondition(out.byteCount == t.data.count, "validated tensor '\(t.name)' has \(t.data.count) bytes, expected \(out.byteCount)")
         t.data.withUnsafeBytes { src in
             if let base = src.baseAddress, src.count > 0 { out.raw.copyMemory(from: base, byteCount: src.count) }

@@ -11,20 +11,41 @@ public final class Executor: @unchecked Sendable {
     public let graph: Graph
     public let pool: ThreadPool
     let order: [Int]
-    private var idle: [[Int]: [Plan]] = [:]
+    /// Idle plans per plan key: the key's slot in `idleSlots`. Not a dictionary of arrays:
+    /// popping from an array inside a dictionary goes through the dictionary's modify coroutine,
+    /// which heap-allocates its frame on every request.
+    private var idle: [[Int]: Int] = [:]
+    private var idleSlots: [[Plan]] = []
     /// Inputs (by position) whose values plans depend on; learnt on the first plan that needs them.
     private var valueKeyedInputs: Set<Int> = []
     private var mutex = pthread_mutex_t()
 
+    /// Kept, not derived per call: a tiny model's run is a few microseconds, and rebuilding the
+    /// signature arrays cost a tenth of that.
+    public let inputs: [TensorSignature]
+    public let outputs: [TensorSignature]
+    /// Per input, per axis: the index of its symbolic dim in `symbols`, or -1 (fixed).
+    private let symbolSlots: [[Int]]
+    private let symbols: [String]
+
     public init(graph: Graph, threads: Int = ThreadPool.defaultThreadCount()) throws {
         self.graph = graph
+        inputs = graph.inputSignature
+        outputs = graph.outputSignature
+        var symbols: [String] = []
+        symbolSlots = inputs.map { sig in
+            sig.shape.map { d in
+                guard case .symbol(let s) = d else { return -1 }
+                if let i = symbols.firstIndex(of: s) { return i }
+                symbols.append(s)
+                return symbols.count - 1
+            }
+        }
+        self.symbols = symbols
         order = try graph.topologicalOrder()
         pool = ThreadPool.shared(threads: threads)
         pthread_mutex_init(&mutex, nil)
     }
-
-    public var inputs: [TensorSignature] { graph.inputSignature }
-    public var outputs: [TensorSignature] { graph.outputSignature }
 
     /// Runs with inputs by name; every model input must be present.
     public func run(_ named: [String: Tensor]) throws -> [String: Tensor] {
@@ -42,10 +63,17 @@ public final class Executor: @unchecked Sendable {
     /// Runs with inputs in the model's input order.
     /// `profile` accumulates time per op across runs (`petrel bench model --profile`).
     public func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
+        try run(inputs, profile: profile) { $0.map { $0.copy() } }
+    }
+
+    /// Runs and hands `read` the outputs where the run left them, without copying them out: the
+    /// tensors are views into this run's arena, valid only until `read` returns. A server that
+    /// encodes the outputs at once saves an allocation and a copy per output.
+    public func run<R>(_ inputs: [Tensor], profile: Profile? = nil, reading read: ([Tensor]) throws -> R) throws -> R {
         let shapes = try validate(inputs)
         let (plan, key) = try checkout(shapes, inputs)
         defer { checkin(plan, key) }
-        return try plan.run(inputs, profile: profile)
+        return try plan.run(inputs, profile: profile, reading: read)
     }
 
     /// Facts about the plan for these input shapes (planning it if needed), for reports; nil when
@@ -63,37 +91,50 @@ public final class Executor: @unchecked Sendable {
         guard given.count == inputs.count else {
             throw ModelError(.invalidInput, "the model takes \(inputs.count) inputs (\(inputs.map(\.name).joined(separator: ", "))), got \(given.count)")
         }
-        var symbols: [String: (Int, String)] = [:]
-        for (sig, t) in zip(inputs, given) {
-            guard t.dtype == sig.dtype else {
-                throw ModelError(.invalidInput, "input '\(sig.name)' must be \(sig.dtype), got \(t.dtype)")
-            }
-            guard t.shape.count == sig.shape.count else {
-                throw ModelError(.invalidInput, "input '\(sig.name)' must have rank \(sig.shape.count) (shape \(sig.shape)), got shape \(t.shape)")
-            }
-            for (axis, (d, n)) in zip(sig.shape, t.shape).enumerated() {
-                switch d {
-                case .fixed(let want) where want != n:
-                    throw ModelError(.invalidInput, "input '\(sig.name)' dim \(axis) must be \(want) (shape \(sig.shape)), got shape \(t.shape)")
-                case .symbol(let s):
-                    if let (prev, other) = symbols[s], prev != n {
-                        throw ModelError(.invalidInput, "dim '\(s)' is \(prev) in input '\(other)' but \(n) in input '\(sig.name)'")
-                    }
-                    symbols[s] = (n, sig.name)
-                default: break
+        // Per symbol: its value and the input that fixed it. Stack storage: this runs per request.
+        return try withUnsafeTemporaryAllocation(of: (value: Int, input: Int).self, capacity: max(symbols.count, 1)) { seen in
+            for i in 0..<symbols.count { seen[i] = (-1, -1) }
+            var shapes: [[Int]] = []
+            shapes.reserveCapacity(given.count)
+            for (i, (sig, t)) in zip(inputs, given).enumerated() {
+                guard t.dtype == sig.dtype else {
+                    throw ModelError(.invalidInput, "input '\(sig.name)' must be \(sig.dtype), got \(t.dtype)")
                 }
+                guard t.shape.count == sig.shape.count else {
+                    throw ModelError(.invalidInput, "input '\(sig.name)' must have rank \(sig.shape.count) (shape \(sig.shape)), got shape \(t.shape)")
+                }
+                for (axis, (d, n)) in zip(sig.shape, t.shape).enumerated() {
+                    let slot = symbolSlots[i][axis]
+                    if slot >= 0 {
+                        let (prev, other) = seen[slot]
+                        if other >= 0, prev != n {
+                            throw ModelError(.invalidInput, "dim '\(symbols[slot])' is \(prev) in input '\(inputs[other].name)' but \(n) in input '\(sig.name)'")
+                        }
+                        seen[slot] = (n, i)
+                    } else if case .fixed(let want) = d, want != n {
+                        throw ModelError(.invalidInput, "input '\(sig.name)' dim \(axis) must be \(want) (shape \(sig.shape)), got shape \(t.shape)")
+                    }
+                }
+                shapes.append(t.shape)
             }
+            return shapes
         }
-        return given.map(\.shape)
     }
 
     /// Largest input whose values a plan may depend on (an `axes`, `shape` or `pads` operand given
     /// by the caller). Bigger inputs (token ids) never key plans: one plan per value would thrash.
     static let maxValueKeyedElements = 64
 
-    /// Plan cache key: shapes, plus the values of the inputs plans depend on.
+    /// Plan cache key: shapes, plus the values of the inputs plans depend on. Built into one
+    /// array (it is made per request).
     private func key(_ shapes: [[Int]], _ inputs: [Tensor], _ keyed: Set<Int>) -> [Int] {
-        shapes.flatMap { [$0.count] + $0 } + keyed.sorted().flatMap { [-1, $0] + inputs[$0].ints() }
+        var k: [Int] = []
+        k.reserveCapacity(shapes.reduce(0) { $0 + 1 + $1.count })
+        for s in shapes { k.append(s.count); k.append(contentsOf: s) }
+        if !keyed.isEmpty {
+            for i in keyed.sorted() { k.append(-1); k.append(i); k.append(contentsOf: inputs[i].ints()) }
+        }
+        return k
     }
 
     private func checkout(_ shapes: [[Int]], _ inputs: [Tensor]) throws -> (Plan, [Int]) {
@@ -103,7 +144,7 @@ public final class Executor: @unchecked Sendable {
         while true {
             let k = key(shapes, inputs, keyed)
             pthread_mutex_lock(&mutex)
-            if let p = idle[k]?.popLast() { pthread_mutex_unlock(&mutex); return (p, k) }
+            if let slot = idle[k], let p = idleSlots[slot].popLast() { pthread_mutex_unlock(&mutex); return (p, k) }
             pthread_mutex_unlock(&mutex)
             do {
                 let values = Dictionary(uniqueKeysWithValues: keyed.map { ($0, inputs[$0].copy()) })
@@ -123,7 +164,12 @@ public final class Executor: @unchecked Sendable {
 
     private func checkin(_ plan: Plan, _ key: [Int]) {
         pthread_mutex_lock(&mutex)
-        idle[key, default: []].append(plan)
+        if let slot = idle[key] {
+            idleSlots[slot].append(plan)
+        } else {
+            idle[key] = idleSlots.count
+            idleSlots.append([plan])
+        }
         pthread_mutex_unlock(&mutex)
     }
 }

@@ -151,6 +151,11 @@ final class Plan {
 
     /// Runs the plan; `inputs` already validated against the plan's shapes and dtypes.
     func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
+        try run(inputs, profile: profile) { $0.map { $0.copy() } }
+    }
+
+    /// Runs and hands `read` the outputs in place (arena views, valid only during the call).
+    func run<R>(_ inputs: [Tensor], profile: Profile? = nil, reading read: ([Tensor]) throws -> R) throws -> R {
         for (slot, t) in zip(self.inputs, inputs) {
             guard let slot else { continue }
             slot.pointer.copyMemory(from: t.raw, byteCount: t.byteCount)
@@ -164,6 +169,6 @@ final class Plan {
         } else {
             for step in steps { try step() }
         }
-        return outputs.map { $0.copy() }
+        return try read(outputs)
     }
 }
