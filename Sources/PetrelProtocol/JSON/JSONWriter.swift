@@ -18,7 +18,22 @@ struct JSONWriter {
         s.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
-    mutating func int<T: BinaryInteger>(_ v: T) { ascii(String(v)) }
+    /// Digits written directly: the generic `String(v)` went through the radix formatter and a
+    /// string per number (shapes, BYTES lengths, integer tensors).
+    mutating func int<T: BinaryInteger>(_ v: T) {
+        guard let i = Int64(exactly: v) else { return ascii(String(v)) }
+        if i < 0 { byte(UInt8(ascii: "-")) }
+        var m = i.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var n = 20
+            repeat {
+                n -= 1
+                buf[n] = UInt8(truncatingIfNeeded: m % 10) &+ UInt8(ascii: "0")
+                m /= 10
+            } while m != 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[n...]))
+        }
+    }
 
     /// Strings of signed integers, as proto3 JSON writes int64 (TF Serving's dims).
     mutating func quotedInt<T: BinaryInteger>(_ v: T) { byte(0x22); int(v); byte(0x22) }

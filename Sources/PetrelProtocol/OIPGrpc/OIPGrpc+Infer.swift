@@ -6,6 +6,23 @@ extension OIPGrpc {
     /// `raw_input_contents` entry each (never both kinds in one request); either way the data must
     /// match the shape exactly.
     public static func decodeInferRequest(_ bytes: [UInt8]) throws(ProtocolError) -> InferRequest {
+        if let s = bytes.withUnsafeBufferPointer({ scanInferRequest($0) }) {
+            var request = InferRequest(id: s.id.isEmpty ? nil : s.id, modelName: s.modelName,
+                                       modelVersion: s.modelVersion.isEmpty ? nil : s.modelVersion, inputs: [],
+                                       outputs: s.outputs)
+            try checkRawCount(s.raw.count, inputs: s.inputs.count)
+            request.inputs.reserveCapacity(s.inputs.count)
+            for (input, data) in zip(s.inputs, s.raw) {
+                request.inputs.append(try inputTensor(input.name, input.datatype, input.shape) { _ in data })
+            }
+            return request
+        }
+        return try decodeInferRequestGeneral(bytes)
+    }
+
+    /// Every valid ModelInferRequest, through SwiftProtobuf (parameters, typed contents), with
+    /// its errors worded for the caller.
+    static func decodeInferRequestGeneral(_ bytes: [UInt8]) throws(ProtocolError) -> InferRequest {
         let m = try decode(Inference_ModelInferRequest.self, bytes)
         var request = InferRequest(id: m.id.isEmpty ? nil : m.id, modelName: m.modelName,
                                    modelVersion: m.modelVersion.isEmpty ? nil : m.modelVersion, inputs: [])
@@ -15,28 +32,40 @@ extension OIPGrpc {
             if let typed = m.inputs.first(where: { $0.hasContents }) {
                 throw .invalidArgument("input '\(typed.name)': typed 'contents' cannot be mixed with raw_input_contents")
             }
-            guard m.rawInputContents.count == m.inputs.count else {
-                throw .invalidArgument("raw_input_contents has \(m.rawInputContents.count) entries for \(m.inputs.count) inputs")
-            }
+            try checkRawCount(m.rawInputContents.count, inputs: m.inputs.count)
         }
         request.inputs.reserveCapacity(m.inputs.count)
         for (i, input) in m.inputs.enumerated() {
-            guard let datatype = InferDataType(rawValue: input.datatype) else {
-                throw .invalidArgument("input '\(input.name)': unknown datatype '\(input.datatype)'")
-            }
-            guard let shape = input.shape.allSatisfy({ $0 >= 0 && $0 <= Int.max }) ? input.shape.map({ Int($0) }) : nil else {
-                throw .invalidArgument("input '\(input.name)': shape \(shapeText(input.shape)) has a negative dimension")
-            }
             if input.parameters["shared_memory_region"] != nil {
                 throw .init(.unimplemented, "input '\(input.name)': shared memory (parameter 'shared_memory_region') is not supported")
             }
-            let data = raw ? [UInt8](m.rawInputContents[i]) : try typedData(input.contents, datatype, input.name)
-            let t = InferTensor(name: input.name, datatype: datatype, shape: shape, data: data)
-            try t.checkDataMatchesShape()
-            request.inputs.append(t)
+            request.inputs.append(try inputTensor(input.name, input.datatype, input.shape) { datatype throws(ProtocolError) in
+                raw ? [UInt8](m.rawInputContents[i]) : try typedData(input.contents, datatype, input.name)
+            })
         }
         request.outputs = m.outputs.map { RequestedOutput(name: $0.name) }
         return request
+    }
+
+    private static func checkRawCount(_ raw: Int, inputs: Int) throws(ProtocolError) {
+        guard raw == inputs else {
+            throw .invalidArgument("raw_input_contents has \(raw) entries for \(inputs) inputs")
+        }
+    }
+
+    /// One input, checked the same way on both decode paths: a known datatype, no negative
+    /// dimension, and data that matches the shape exactly.
+    private static func inputTensor(_ name: String, _ datatype: String, _ shape: [Int64],
+                                    data: (InferDataType) throws(ProtocolError) -> [UInt8]) throws(ProtocolError) -> InferTensor {
+        guard let dt = InferDataType(rawValue: datatype) else {
+            throw .invalidArgument("input '\(name)': unknown datatype '\(datatype)'")
+        }
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw .invalidArgument("input '\(name)': shape \(shapeText(shape)) has a negative dimension")
+        }
+        let t = InferTensor(name: name, datatype: dt, shape: shape.map { Int($0) }, data: try data(dt))
+        try t.checkDataMatchesShape()
+        return t
     }
 
     static func parameterValue(_ p: Inference_InferParameter, _ label: String) throws(ProtocolError) -> ParameterValue {

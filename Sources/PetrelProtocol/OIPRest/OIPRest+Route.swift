@@ -18,10 +18,16 @@ extension OIPRest {
     /// decoding to "/") make the path unknown rather than guessing at a model name. GET routes also
     /// answer HEAD.
     public static func route(method: String, path: String) -> Route {
+        // Split on bytes, not Characters: this runs per request, and grapheme-aware scanning of
+        // the path cost as much as the model's inference for a small model. The delimiters are
+        // ASCII, so every cut falls on a character boundary.
         var rawPath = Substring(path)
-        if let q = rawPath.firstIndex(where: { $0 == "?" || $0 == "#" }) { rawPath = rawPath[..<q] }
-        guard rawPath.hasPrefix("/") else { return .notFound }
-        let raw = rawPath.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        if let q = rawPath.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            rawPath = rawPath[..<q]
+        }
+        guard rawPath.utf8.first == UInt8(ascii: "/") else { return .notFound }
+        let raw = rawPath.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { Substring($0) }
         let isGet = method == "GET" || method == "HEAD"
         let isPost = method == "POST"
         func get(_ r: Route) -> Route { isGet ? r : .methodNotAllowed(allow: "GET, HEAD") }
@@ -46,10 +52,10 @@ extension OIPRest {
                 version = rest[rest.startIndex + 1]
                 rest = rest.dropFirst(2)
             }
-            switch Array(rest) {
-            case []: return get(.modelMetadata(name: name, version: version))
-            case ["ready"]: return get(.modelReady(name: name, version: version))
-            case ["infer"]: return post(.modelInfer(name: name, version: version))
+            switch (rest.count, rest.first) {
+            case (0, _): return get(.modelMetadata(name: name, version: version))
+            case (1, "ready"): return get(.modelReady(name: name, version: version))
+            case (1, "infer"): return post(.modelInfer(name: name, version: version))
             default: return .notFound
             }
         case "v1":
@@ -65,7 +71,7 @@ extension OIPRest {
         var raw = Array(raw)
         // The verb sits on the last raw segment, before decoding, so "%3A" in a name stays a name.
         var verb: Substring? = nil
-        if let last = raw.last, let colon = last.lastIndex(of: ":") {
+        if let last = raw.last, let colon = last.utf8.lastIndex(of: UInt8(ascii: ":")) {
             verb = last[last.index(after: colon)...]
             raw[raw.count - 1] = last[..<colon]
         }
@@ -79,10 +85,10 @@ extension OIPRest {
             if rest.first == "versions" { version = value } else { label = value }
             rest = rest.dropFirst(2)
         }
-        switch (verb, Array(rest)) {
-        case ("predict", []): return post(.tfsPredict(name: name, version: version, label: label))
-        case (nil, []): return get(.tfsModelStatus(name: name, version: version, label: label))
-        case (nil, ["metadata"]): return get(.tfsMetadata(name: name, version: version, label: label))
+        switch (verb, rest.count, rest.first) {
+        case ("predict", 0, _): return post(.tfsPredict(name: name, version: version, label: label))
+        case (nil, 0, _): return get(.tfsModelStatus(name: name, version: version, label: label))
+        case (nil, 1, "metadata"): return get(.tfsMetadata(name: name, version: version, label: label))
         default: return .notFound
         }
     }
@@ -94,7 +100,8 @@ extension OIPRest {
         out.reserveCapacity(raw.count)
         for seg in raw {
             guard !seg.isEmpty, let d = percentDecode(seg), d != ".", d != ".." else { return nil }
-            guard !d.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "/" }) else { return nil }
+            // All three are ASCII, and in UTF-8 an ASCII byte is always that character.
+            guard !d.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") }) else { return nil }
             out.append(d)
         }
         return out
