@@ -92,13 +92,16 @@ public enum GRPCWire {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    // Shared by every response (copy-on-write): building them per call cost two allocations.
+    private static let grpcHeaders: HTTPHeaders = ["content-type": "application/grpc"]
+    private static let okTrailers: HTTPHeaders = ["grpc-status": "0"]
+
     public static func response(_ result: GRPCResult) -> HTTPResponse {
         switch result {
         case .ok(let message):
-            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: frame(message),
-                                trailers: ["grpc-status": "0"])
+            return HTTPResponse(status: 200, headers: grpcHeaders, body: frame(message), trailers: okTrailers)
         case .failure(let status, let message):
-            return HTTPResponse(status: 200, headers: ["content-type": "application/grpc"], body: [],
+            return HTTPResponse(status: 200, headers: grpcHeaders, body: [],
                                 trailers: ["grpc-status": String(status.rawValue), "grpc-message": percentEncode(message)])
         }
     }
@@ -125,8 +128,33 @@ public struct GRPCCall: Sendable {
     public var deadline: NIODeadline?
 }
 
-/// A unary method: answer once, from any thread.
-public typealias GRPCUnaryHandler = @Sendable (GRPCCall, @escaping @Sendable (GRPCResult) -> Void) -> Void
+/// A unary method: answer once, through the reply, from any thread.
+public typealias GRPCUnaryHandler = @Sendable (GRPCCall, GRPCReply) -> Void
+
+/// Sends a unary call's one answer (`reply(.ok(bytes))`), from any thread. A value, not a
+/// closure: a closure capturing the responder cost a heap context per call, two with the
+/// handler's own wrapper. Only a call with a deadline carries a shared guard object.
+public struct GRPCReply: Sendable {
+    let responder: HTTPResponder
+    let deadline: DeadlineGuard?
+
+    public func callAsFunction(_ result: GRPCResult) {
+        guard let deadline else { return responder.respond(GRPCWire.response(result)) }
+        let responder = self.responder
+        responder.eventLoop.execute {
+            deadline.timer?.cancel()
+            if deadline.claim() { responder.respond(GRPCWire.response(result)) }
+        }
+    }
+}
+
+/// Whichever comes first, the handler's answer or the deadline, is the one sent. Touched only on
+/// the call's event loop.
+final class DeadlineGuard: @unchecked Sendable {
+    private var done = false
+    var timer: Scheduled<Void>?
+    func claim() -> Bool { if done { return false }; done = true; return true }
+}
 
 /// Routes `application/grpc` requests to unary handlers by `/package.Service/Method` and
 /// everything else to `fallback` (REST). Enforces the message limit and the deadline.
@@ -153,7 +181,7 @@ public final class GRPCRouter: HTTPService, @unchecked Sendable {
             else { responder.respond(HTTPResponse(status: 404, contentType: "text/plain", body: Array("not found\n".utf8))) }
             return
         }
-        let respond = { (r: GRPCResult) in responder.respond(GRPCWire.response(r)) }
+        func respond(_ r: GRPCResult) { responder.respond(GRPCWire.response(r)) }
         guard request.method == "POST" else {
             return respond(.failure(.unimplemented, "gRPC requires POST, got \(request.method)"))
         }
@@ -181,26 +209,14 @@ public final class GRPCRouter: HTTPService, @unchecked Sendable {
         let call = GRPCCall(service: service, method: method, message: message,
                             metadata: request.headers, eventLoop: responder.eventLoop, deadline: deadline)
         guard let deadline else {
-            handler(call) { respond($0) }
+            handler(call, GRPCReply(responder: responder, deadline: nil))
             return
         }
-        // Whichever comes first, the handler's answer or the deadline, is the one sent.
-        let once = Once()
+        let guardian = DeadlineGuard()
         let budget = request.headers["grpc-timeout"] ?? ""
-        let timer = responder.eventLoop.scheduleTask(deadline: deadline) {
-            if once.claim() { respond(.failure(.deadlineExceeded, "deadline exceeded (grpc-timeout \(budget))")) }
+        guardian.timer = responder.eventLoop.scheduleTask(deadline: deadline) {
+            if guardian.claim() { respond(.failure(.deadlineExceeded, "deadline exceeded (grpc-timeout \(budget))")) }
         }
-        handler(call) { result in
-            responder.eventLoop.execute {
-                timer.cancel()
-                if once.claim() { respond(result) }
-            }
-        }
+        handler(call, GRPCReply(responder: responder, deadline: guardian))
     }
-}
-
-/// A flag claimed once; used on one event loop only.
-private final class Once: @unchecked Sendable {
-    private var done = false
-    func claim() -> Bool { if done { return false }; done = true; return true }
 }

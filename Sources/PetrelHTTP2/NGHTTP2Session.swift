@@ -58,6 +58,8 @@ final class H2Session {
     var limits: Limits
     private(set) var session: OpaquePointer!
     private(set) var streams: [Int32: Stream] = [:]
+    /// Header strings seen on this connection, reused while a client repeats them.
+    private var interned = HeaderInterner()
     /// Server: a request is whole. The handler answers with `respond` now or later.
     var onRequest: (Int32, HTTPRequest) -> Void = { _, _ in }
     /// A request refused by a limit; the server reports it (logs, metrics) and nothing else.
@@ -140,21 +142,21 @@ final class H2Session {
     func respond(stream id: Int32, _ response: HTTPResponse) {
         guard let stream = streams[id], !stream.responded else { return }
         stream.responded = true
-        var headers = HTTPHeaders([(":status", String(response.status))])
-        headers.fields.append(contentsOf: response.headers.fields)
+        let status = (name: ":status", value: String(response.status))
         if response.body.isEmpty {
             // No body: one HEADERS frame, with gRPC's status in it when there are trailers
             // ("trailers-only", what gRPC servers send for errors).
-            if let t = response.trailers { headers.fields.append(contentsOf: t.fields) }
-            submit(headers) { nva, n in nghttp2_submit_response(session, id, nva, n, nil) }
+            submit(status, response.headers, response.trailers?.fields ?? [], nil) { nva, n in
+                nghttp2_submit_response(session, id, nva, n, nil)
+            }
             return
         }
-        if response.trailers == nil { headers.add("content-length", String(response.body.count)) }
+        let length = response.trailers == nil ? (name: "content-length", value: String(response.body.count)) : nil
         stream.outBody = response.body
         stream.outTrailers = response.trailers
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
         withUnsafeMutablePointer(to: &provider) { prd in
-            submit(headers) { nva, n in nghttp2_submit_response(session, id, nva, n, prd) }
+            submit(status, response.headers, [], length) { nva, n in nghttp2_submit_response(session, id, nva, n, prd) }
         }
     }
 
@@ -169,17 +171,16 @@ final class H2Session {
 
     /// Starts a request; `completion` runs once with the response or the stream's failure.
     func request(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTP2Error>) -> Void) {
-        var headers = HTTPHeaders([(":method", request.method), (":path", request.path),
-                                   (":scheme", request.scheme), (":authority", request.authority ?? "localhost")])
-        headers.fields.append(contentsOf: request.headers.fields)
+        let pseudo: [Field] = [(":method", request.method), (":path", request.path),
+                               (":scheme", request.scheme), (":authority", request.authority ?? "localhost")]
         let stream = Stream(bodyLimit: limits.maxBodyBytes)
         stream.onResponse = completion
         stream.outBody = request.body
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
         var id: Int32 = 0
-        if !request.body.isEmpty { headers.add("content-length", String(request.body.count)) }
+        let length = request.body.isEmpty ? nil : (name: "content-length", value: String(request.body.count))
         withUnsafeMutablePointer(to: &provider) { prd in
-            submit(headers) { nva, n in
+            submit(nil, HTTPHeaders(pseudo), request.headers.fields, length) { nva, n in
                 id = nghttp2_submit_request(session, nil, nva, n, request.body.isEmpty ? nil : prd, nil)
                 return id < 0 ? Int32(id) : 0
             }
@@ -200,26 +201,45 @@ final class H2Session {
 
     // MARK: helpers
 
-    /// Lays header names and values out in one buffer for nghttp2, which copies them.
-    private func submit(_ headers: HTTPHeaders, _ call: (UnsafePointer<nghttp2_nv>, Int) -> Int32) {
-        var storage: [UInt8] = []
-        storage.reserveCapacity(headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
-        var spans: [(Int, Int, Int, Int)] = []
-        spans.reserveCapacity(headers.fields.count)
-        for f in headers.fields {
-            let n0 = storage.count; storage.append(contentsOf: f.name.utf8)
-            let v0 = storage.count; storage.append(contentsOf: f.value.utf8)
-            spans.append((n0, v0 - n0, v0, storage.count - v0))
-        }
-        storage.withUnsafeMutableBufferPointer { buf in
-            let base = buf.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
-            let nva = spans.map { s in
-                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+    private typealias Field = (name: String, value: String)
+
+    /// Lays header names and values out for nghttp2, which copies them. The fields are `first`,
+    /// then `headers`, then `more`, then `last`; the layout lives on the stack (this runs for
+    /// every response).
+    private func submit(_ first: Field?, _ headers: HTTPHeaders, _ more: [Field], _ last: Field?,
+                        _ call: (UnsafePointer<nghttp2_nv>, Int) -> Int32) {
+        var count = 0, bytes = 0
+        func measure(_ f: Field) { count += 1; bytes += f.name.utf8.count + f.value.utf8.count }
+        if let first { measure(first) }
+        headers.fields.forEach(measure)
+        more.forEach(measure)
+        if let last { measure(last) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(bytes, 1)) { storage in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(count, 1)) { nva in
+                var used = 0, n = 0
+                func copy(_ s: String) -> (UnsafeMutablePointer<UInt8>, Int) {
+                    let start = used
+                    let done = s.utf8.withContiguousStorageIfAvailable { u in
+                        UnsafeMutableBufferPointer(rebasing: storage[used..<(used + u.count)]).initialize(from: u)
+                        used += u.count
+                    }
+                    if done == nil { for b in s.utf8 { storage[used] = b; used += 1 } }
+                    return (storage.baseAddress! + start, used - start)
+                }
+                func add(_ f: Field) {
+                    let (name, nlen) = copy(f.name), (value, vlen) = copy(f.value)
+                    nva[n] = nghttp2_nv(name: name, value: value, namelen: nlen, valuelen: vlen,
+                                        flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+                    n += 1
+                }
+                if let first { add(first) }
+                for f in headers.fields { add(f) }
+                for f in more { add(f) }
+                if let last { add(last) }
+                // A failure here means nghttp2 already closed the stream (the peer reset it): the
+                // answer has nowhere to go, so there is nothing to do.
+                _ = call(UnsafePointer(nva.baseAddress!), n)
             }
-            // A failure here means nghttp2 already closed the stream (the peer reset it): the
-            // answer has nowhere to go, so there is nothing to do.
-            _ = nva.withUnsafeBufferPointer { call($0.baseAddress!, $0.count) }
         }
     }
 
@@ -240,8 +260,7 @@ final class H2Session {
             }
             return
         }
-        let n = String(decoding: name, as: UTF8.self)
-        let v = String(decoding: value, as: UTF8.self)
+        let (n, v) = interned.strings(name, value)
         let isTrailer = category == NGHTTP2_HCAT_HEADERS
         if isTrailer {
             if s.trailers == nil { s.trailers = HTTPHeaders() }
@@ -263,6 +282,7 @@ final class H2Session {
             s.isGRPC = true
             s.bodyLimit = limits.maxGRPCMessageBytes + 5
         }
+        if s.headers.fields.isEmpty { s.headers.fields.reserveCapacity(8) }
         s.headers.add(n, v)
     }
 
@@ -345,7 +365,7 @@ final class H2Session {
             s.outOffset = 0
             if let t = s.outTrailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                submit(t) { nva, n in nghttp2_submit_trailer(session, id, nva, n) }
+                submit(nil, t, [], nil) { nva, n in nghttp2_submit_trailer(session, id, nva, n) }
             }
         }
         return n

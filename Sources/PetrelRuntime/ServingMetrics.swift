@@ -7,7 +7,16 @@ import Metrics
 /// function: making one goes through the factory's lock and allocates, which would cost more than
 /// a tiny model's inference if done per request. The in-flight gauge moves atomically.
 public final class ServingMetrics: @unchecked Sendable {
-    public enum WireProtocol: String, Sendable, CaseIterable { case rest, grpc, tfserving, http }
+    public enum WireProtocol: String, Sendable, CaseIterable {
+        case rest, grpc, tfserving, http
+
+        /// Position in `allCases`, without building that array per call.
+        var index: Int {
+            switch self { case .rest: 0; case .grpc: 1; case .tfserving: 2; case .http: 3 }
+        }
+
+        var successStatus: String { self == .grpc ? "OK" : "200" }
+    }
 
     /// Names outside the served set are counted as `_unknown`, so probing for names cannot
     /// grow the label set without bound.
@@ -39,6 +48,9 @@ public final class FunctionMetrics: @unchecked Sendable {
     let name: String
     private let inFlight: Meter
     private let timers: [Metrics.Timer]
+    /// Per protocol, the counter of its success status ("200", gRPC "OK"), read without the
+    /// lock: nearly every request lands here.
+    private let successCounters: [Counter]
     private let lock = NSLock()
     private var counters: [Key: Counter] = [:]
 
@@ -48,14 +60,26 @@ public final class FunctionMetrics: @unchecked Sendable {
         timers = WireProtocol.allCases.map {
             Metrics.Timer(label: "petrel_request_duration_seconds", dimensions: [("function", name), ("protocol", $0.rawValue)])
         }
+        var made: [Key: Counter] = [:]
+        successCounters = WireProtocol.allCases.map { proto in
+            let key = Key(proto: proto, status: proto.successStatus)
+            let c = Counter(label: "petrel_requests_total", dimensions: [("function", name), ("protocol", proto.rawValue), ("status", key.status)])
+            made[key] = c
+            return c
+        }
+        counters = made
     }
 
     public func started() { inFlight.increment() }
 
     public func finished(proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
         if wasInFlight { inFlight.decrement() }
-        counter(proto, status).increment()
-        timers[WireProtocol.allCases.firstIndex(of: proto)!].recordNanoseconds(Int64(nanos))
+        if status == proto.successStatus {
+            successCounters[proto.index].increment()
+        } else {
+            counter(proto, status).increment()
+        }
+        timers[proto.index].recordNanoseconds(Int64(nanos))
     }
 
     private func counter(_ proto: WireProtocol, _ status: String) -> Counter {

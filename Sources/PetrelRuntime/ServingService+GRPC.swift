@@ -20,7 +20,7 @@ extension ServingService {
         }
     }
 
-    private func modelInfer(_ call: GRPCCall, _ reply: @escaping @Sendable (GRPCResult) -> Void) {
+    private func modelInfer(_ call: GRPCCall, _ reply: GRPCReply) {
         let start = DispatchTime.now().uptimeNanoseconds
         let request: InferRequest
         do {
@@ -42,11 +42,11 @@ extension ServingService {
         }
     }
 
-    private func answer(_ reply: @Sendable (GRPCResult) -> Void, _ method: String, _ r: Result<[UInt8], ProtocolError>) {
+    private func answer(_ reply: GRPCReply, _ method: String, _ r: Result<[UInt8], ProtocolError>) {
         finish(reply, r, function: ServingMetrics.unknownFunction, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
     }
 
-    private func finish(_ reply: @Sendable (GRPCResult) -> Void, _ r: Result<[UInt8], ProtocolError>, function: String,
+    private func finish(_ reply: GRPCReply, _ r: Result<[UInt8], ProtocolError>, function: String,
                         start: UInt64, inFlight: Bool, method: String = "ModelInfer") {
         let status: String
         switch r {
