@@ -53,6 +53,18 @@ public enum Gemm {
                      transB: transB, beta: beta, c: c, strideC: strideC, ldc: ldc, pool: pool)
     }
 
+    /// The same with each product's operands at their own offsets (MatMul over permuted operands:
+    /// attention heads read in place from [batch, seq, heads, dim]), `c` products `strideC` apart.
+    public static func sgemmBatched(batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                    a: UnsafePointer<Float>, offsetsA: [Int], lda: Int, transA: Bool = false,
+                                    b: UnsafePointer<Float>, offsetsB: [Int], ldb: Int, transB: Bool = false,
+                                    c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int, pool: ThreadPool? = nil) {
+        precondition(offsetsA.count >= batch && offsetsB.count >= batch, "an offset per product")
+        batched(kernels: KernelTable.current.gemm, batch: batch, m: m, n: n, k: k, alpha: alpha,
+                a: { a + offsetsA[$0] }, lda: lda, transA: transA, b: { b + offsetsB[$0] }, ldb: ldb, transB: transB,
+                beta: 0, c: { c + $0 * strideC }, ldc: ldc, pool: pool)
+    }
+
     // MARK: explicit kernel table (tests, benchmarks)
 
     static func sgemm(kernels: GemmKernels, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -92,11 +104,23 @@ public enum Gemm {
                              b: UnsafePointer<Float>, strideB: Int, ldb: Int, transB: Bool = false,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int,
                              pool: ThreadPool? = nil) {
+        batched(kernels: kernels, batch: batch, m: m, n: n, k: k, alpha: alpha,
+                a: { a + $0 * strideA }, lda: lda, transA: transA, b: { b + $0 * strideB }, ldb: ldb, transB: transB,
+                beta: beta, c: { c + $0 * strideC }, ldc: ldc, pool: pool)
+    }
+
+    /// Product `i` reads `a(i)` and `b(i)` and writes `c(i)`. Small products are spread over the
+    /// batch, one whole product per chunk: each is under the driver's own parallel threshold, so
+    /// run one after another they would all stay on the caller's thread.
+    private static func batched(kernels: GemmKernels, batch: Int, m: Int, n: Int, k: Int, alpha: Float,
+                                a: (Int) -> UnsafePointer<Float>, lda: Int, transA: Bool,
+                                b: (Int) -> UnsafePointer<Float>, ldb: Int, transB: Bool,
+                                beta: Float, c: (Int) -> UnsafeMutablePointer<Float>, ldc: Int, pool: ThreadPool?) {
         if batch <= 0 { return }
-        let one = { (i: Int, inner: ThreadPool?) in
-            drive(kernels, m: m, n: n, k: k, alpha: alpha, a: a + i * strideA, lda: lda, transA: transA,
-                  b: GemmBOperand(ptr: b + i * strideB, ld: ldb, trans: transB, prepacked: false),
-                  beta: beta, c: c + i * strideC, ldc: ldc, epilogue: .none, pool: inner)
+        func one(_ i: Int, _ inner: ThreadPool?) {
+            drive(kernels, m: m, n: n, k: k, alpha: alpha, a: a(i), lda: lda, transA: transA,
+                  b: GemmBOperand(ptr: b(i), ld: ldb, trans: transB, prepacked: false),
+                  beta: beta, c: c(i), ldc: ldc, epilogue: .none, pool: inner)
         }
         if let pool, pool.threads > 1, batch > 1, m * n * k < batchedInnerParallelFMAs,
            batch * m * n * k >= parallelThresholdFMAs / 4 {

@@ -40,4 +40,29 @@ import Testing
             #expect(bad == 0, "batched batch=\(batch) \(t): \(bad) wrong elements")
         }
     }
+
+    /// Products at arbitrary offsets (a permuted operand's heads): item i reads the operands placed
+    /// for item perm[i]; with two threads the items are spread over the pool.
+    @Test(arguments: [1, 2])
+    func offsetsPickEachProductsOperands(threads: Int) {
+        let (batch, m, n, k) = (40, 32, 32, 32)
+        let t = GemmCase(isa: KernelTable.current.isa, m: m, n: n, k: k, transA: false, transB: true, alpha: 1, beta: 0)
+        let sizeA = m * t.lda, sizeB = n * t.ldb, sizeC = m * t.ldc
+        var rng = Rng(s: 5)
+        let a = rng.fill(batch * sizeA), b = rng.fill(batch * sizeB)
+        let perm = (0..<batch).map { ($0 * 17 + 3) % batch }
+        var c = [Float](repeating: .nan, count: batch * sizeC)
+        c.withUnsafeMutableBufferPointer { cp in
+            Gemm.sgemmBatched(batch: batch, m: m, n: n, k: k, a: a, offsetsA: perm.map { $0 * sizeA }, lda: t.lda,
+                              b: b, offsetsB: perm.map { $0 * sizeB }, ldb: t.ldb, transB: true,
+                              c: cp.baseAddress!, strideC: sizeC, ldc: t.ldc, pool: ThreadPool(threads: threads))
+        }
+        var bad = 0
+        for (item, src) in perm.enumerated() {
+            let (want, tol) = referenceGemm(t, a: Array(a[(src * sizeA)...].prefix(sizeA)), b: Array(b[(src * sizeB)...].prefix(sizeB)),
+                                            c0: [Float](repeating: 0, count: sizeC), bias: [])
+            for i in 0..<m { for j in 0..<n where !(abs(c[item * sizeC + i * t.ldc + j] - want[i * t.ldc + j]) <= tol[i * t.ldc + j]) { bad += 1 } }
+        }
+        #expect(bad == 0, "\(bad) wrong elements")
+    }
 }

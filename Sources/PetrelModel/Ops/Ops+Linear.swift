@@ -50,12 +50,8 @@ extension OpImpl {
                 return { Gemm.sgemmBatched(batch: count, m: m, n: n, k: k, alpha: alpha, a: pa, strideA: strideA, lda: lda, transA: ta,
                                            b: pb, strideB: strideB, ldb: ldb, transB: tb, c: py, strideC: m * n, ldc: n, pool: pool) }
             }
-            return {
-                for i in 0..<count {
-                    Gemm.sgemm(m: m, n: n, k: k, alpha: alpha, a: pa + offA[i], lda: lda, transA: ta,
-                               b: pb + offB[i], ldb: ldb, transB: tb, c: py + i * m * n, ldc: n, pool: pool)
-                }
-            }
+            return { Gemm.sgemmBatched(batch: count, m: m, n: n, k: k, alpha: alpha, a: pa, offsetsA: offA, lda: lda, transA: ta,
+                                       b: pb, offsetsB: offB, ldb: ldb, transB: tb, c: py, strideC: m * n, ldc: n, pool: pool) }
         })
 
     /// numpy matmul shapes: 1-D operands are promoted (and the added dim dropped from the result).
