@@ -15,7 +15,6 @@ public final class ServingMetrics: @unchecked Sendable {
             switch self { case .rest: 0; case .grpc: 1; case .tfserving: 2; case .http: 3 }
         }
 
-        var successStatus: String { self == .grpc ? "OK" : "200" }
     }
 
     /// Names outside the served set are counted as `_unknown`, so probing for names cannot
@@ -48,9 +47,6 @@ public final class FunctionMetrics: @unchecked Sendable {
     let name: String
     private let inFlight: Meter
     private let timers: [Metrics.Timer]
-    /// Per protocol, the counter of its success status ("200", gRPC "OK"), read without the
-    /// lock: nearly every request lands here.
-    private let successCounters: [Counter]
     private let lock = NSLock()
     private var counters: [Key: Counter] = [:]
 
@@ -60,25 +56,13 @@ public final class FunctionMetrics: @unchecked Sendable {
         timers = WireProtocol.allCases.map {
             Metrics.Timer(label: "petrel_request_duration_seconds", dimensions: [("function", name), ("protocol", $0.rawValue)])
         }
-        var made: [Key: Counter] = [:]
-        successCounters = WireProtocol.allCases.map { proto in
-            let key = Key(proto: proto, status: proto.successStatus)
-            let c = Counter(label: "petrel_requests_total", dimensions: [("function", name), ("protocol", proto.rawValue), ("status", key.status)])
-            made[key] = c
-            return c
-        }
-        counters = made
     }
 
     public func started() { inFlight.increment() }
 
     public func finished(proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
         if wasInFlight { inFlight.decrement() }
-        if status == proto.successStatus {
-            successCounters[proto.index].increment()
-        } else {
-            counter(proto, status).increment()
-        }
+        counter(proto, status).increment()
         timers[proto.index].recordNanoseconds(Int64(nanos))
     }
 

@@ -52,7 +52,7 @@ extension ServingService {
         switch r {
         case .success(let bytes):
             reply(.ok(bytes))
-            status = "OK"
+            status = "ok"   // "\(GRPCStatus.ok)", as failures below and the gateway write it
         case .failure(let e):
             if e.code == .internal { logger.error("internal error: \(e.message)") }
             let code = GRPCStatus(rawValue: e.grpcStatus) ?? .unknown

@@ -77,9 +77,15 @@ import Testing
         expectAgreement(repeated, scanned: true, "repeated singular field, unknown field")
         #expect(try OIPGrpc.decodeInferRequest(repeated).modelName == "n2")
 
-        // Invalid UTF-8 in model_name; model_name as a varint: both SwiftProtobuf's to refuse.
+        // Invalid UTF-8 in model_name, and model_name as a varint (SwiftProtobuf refuses the first
+        // and keeps the second as an unknown field): the scan leaves both to SwiftProtobuf.
         expectAgreement([0x0A, 1, 0xFF] + base.dropFirst(3), scanned: false, "invalid UTF-8")
         expectAgreement([0x08, 1] + base, scanned: false, "wrong wire type")
+        // A tag padded to 6 bytes: SwiftProtobuf refuses tags over 5 bytes.
+        expectAgreement([0x8A, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x6D] + base, scanned: false, "6-byte tag")
+        // A requested output whose parameters map has a key that is not UTF-8, or a bad wire type.
+        expectAgreement([0x0A, 1, 0x6D, 0x32, 8, 0x0A, 1, 0x79, 0x12, 3, 0x0A, 1, 0xFF], scanned: false, "output parameter key")
+        expectAgreement([0x0A, 1, 0x6D, 0x32, 6, 0x0A, 1, 0x79, 0x12, 1, 0xFF], scanned: false, "output parameter bytes")
         // Typed contents and no raw: the general path.
         m.rawInputContents = []
         m.inputs[0].contents.fp32Contents = [1, 2]

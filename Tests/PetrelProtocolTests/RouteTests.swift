@@ -45,6 +45,10 @@ import Testing
         ("POST", "/v1/models/m:classify", .notFound),
         ("GET", "/v1/models/m/metadata/x", .notFound),
         ("GET", "/v1/models", .notFound),
+        // The path is split on bytes: '?' starts the query even before a combining mark, and a
+        // mark after ':' is part of the verb, not dropped with it.
+        ("GET", "/v2/models/m?\u{301}", .modelMetadata(name: "m", version: nil)),
+        ("POST", "/v1/models/m:\u{301}predict", .notFound),
     ])
     func routes(method: String, path: String, expected: Route) {
         #expect(OIPRest.route(method: method, path: path) == expected, "\(method) \(path)")

@@ -60,14 +60,15 @@ extension OIPGrpc {
         return (name, datatype, shape)
     }
 
-    /// A requested output's name; its parameters are ignored, as on the general path.
+    /// A requested output's name. An output with parameters goes the general way: SwiftProtobuf
+    /// validates their map entries (UTF-8 keys, well-formed values) even though they are unused.
     private static func scanOutputName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         var r = ProtoReader(bytes: bytes)
         var name = ""
         while let (field, value) = r.next() {
             switch (field, value) {
             case (1, .bytes(let range)): guard let v = string(bytes, range) else { return nil }; name = v
-            case (1, _), (-1, _): return nil
+            case (1...2, _), (-1, _): return nil
             default: continue
             }
         }

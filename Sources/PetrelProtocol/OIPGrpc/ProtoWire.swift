@@ -64,7 +64,9 @@ struct ProtoReader {
     /// The next field's number and value; nil at the end, or (-1, .fixed) on malformed input.
     mutating func next() -> (field: Int, value: Value)? {
         guard pos < bytes.count else { return nil }
-        guard let key = varint(), key >> 3 > 0, key >> 3 < 1 << 29 else { return (-1, .fixed) }
+        let start = pos
+        // A tag is at most 5 bytes (SwiftProtobuf refuses longer ones, even zero-padded).
+        guard let key = varint(), pos - start <= 5, key >> 3 > 0, key >> 3 < 1 << 29 else { return (-1, .fixed) }
         let field = Int(key >> 3)
         switch key & 7 {
         case 0:

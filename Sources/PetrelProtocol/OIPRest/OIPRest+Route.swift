@@ -72,7 +72,7 @@ extension OIPRest {
         // The verb sits on the last raw segment, before decoding, so "%3A" in a name stays a name.
         var verb: Substring? = nil
         if let last = raw.last, let colon = last.utf8.lastIndex(of: UInt8(ascii: ":")) {
-            verb = last[last.index(after: colon)...]
+            verb = last[last.utf8.index(after: colon)...]
             raw[raw.count - 1] = last[..<colon]
         }
         guard let s = decodeSegments(raw[...]), s.count >= 2, s[0] == "models" else { return .notFound }
