@@ -30,6 +30,10 @@ How, and why this way:
     request: start time in us, status, duration in us from stream start to end of response) and
     p50/p99 are nearest-rank percentiles over all rows. At -m 16 a request's time includes waiting
     behind the 15 others on its connection: that is the latency a client sees at that load.
+  * Server CPU per request: the server process's user + system time (/proc/PID/stat, all
+    threads) across the measured run, divided by its requests. Req/s on this VM moves by ±20 %
+    within minutes with the host; CPU per request moves less, so it is the column to compare
+    two builds by (alternating them).
   * Errors: a run counts as errored unless every request got a 2xx and the DATA bytes h2load
     received equal requests x response size. The second check catches gRPC failures, which arrive
     as HTTP 200 with grpc-status in a trailers-only response (no DATA). Any error -> exit 1.
@@ -345,7 +349,16 @@ def percentile(sorted_values, q):
     return float(sorted_values[int(k)])
 
 
-def run_h2load(args, url, n, c, m, body_file, headers, expect_bytes, logdir, tag, measure=True):
+def cpu_seconds(pid):
+    """User + system CPU time of a process and its threads so far (/proc/PID/stat), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_h2load(args, url, n, c, m, body_file, headers, expect_bytes, logdir, tag, measure=True, server_pid=None):
     threads = max(1, min(args.h2load_threads, c))
     cmd = [args.h2load, "-n", str(n), "-c", str(c), "-m", str(m), "-t", str(threads),
            "-d", str(body_file)]
@@ -356,12 +369,16 @@ def run_h2load(args, url, n, c, m, body_file, headers, expect_bytes, logdir, tag
         cmd.append(f"--log-file={logfile}")
     cmd.append(url)
     timeout = args.run_timeout
+    cpu0 = cpu_seconds(server_pid) if server_pid else None
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"cmd": shlex.join(cmd), "errors": n, "error_text": f"h2load timed out after {timeout} s"}
+    cpu1 = cpu_seconds(server_pid) if server_pid else None
     out = p.stdout
     res = {"cmd": shlex.join(cmd)}
+    if cpu0 is not None and cpu1 is not None:
+        res["server_cpu_us"] = (cpu1 - cpu0) * 1e6 / n
 
     def grab(pattern, conv=float):
         mm = re.search(pattern, out)
@@ -418,6 +435,10 @@ def fmt_rps(v):
 
 def fmt_us(v):
     return "—" if v is None or v != v else f"{v:,.0f}"
+
+
+def fmt_cpu(v):
+    return "—" if v is None else f"{v:.1f}"
 
 
 def main():
@@ -495,14 +516,14 @@ def main():
                 run_h2load(args, case["url"], warm, c, m, bodies[case["proto"]], hdrs,
                            case["bytes"], workdir, tag + "-warm", measure=False)
                 res = run_h2load(args, case["url"], n, c, m, bodies[case["proto"]], hdrs,
-                                 case["bytes"], workdir, tag)
+                                 case["bytes"], workdir, tag, server_pid=procs[case["proc"]].pid)
             finally:
                 for i, sp in enumerate(spinners):
                     stop(procs.pop(f"spinner-{i}"), "spinner")
             res["round"] = rnd
             log(f"round {rnd + 1}/{args.rounds}  -c {c} -m {m:<2}  {case['label']:<44} "
                 f"{fmt_rps(res.get('rps')):>9} req/s  p50 {fmt_us(res.get('p50_us')):>5} us  "
-                f"p99 {fmt_us(res.get('p99_us')):>6} us" +
+                f"p99 {fmt_us(res.get('p99_us')):>6} us  server CPU {fmt_cpu(res.get('server_cpu_us'))} us/req" +
                 (f"  ERRORS: {res['error_text']}" if res.get("errors") else ""))
             k = (case["key"], c, m)
             prev = best.get(k)
@@ -550,7 +571,7 @@ def main():
             fname = "rest.json" if proto == "rest" else "grpc.bin"
             return {"key": f"nghttpd-{proto}-n{workers}",
                     "label": f"nghttpd -n {workers}, {label}-size file ({sizes[proto]} B)",
-                    "server": "nghttpd", "proto": proto, "loops": workers, "ceiling": None,
+                    "server": "nghttpd", "proc": f"nghttpd-{proto}", "proto": proto, "loops": workers, "ceiling": None,
                     "url": f"http://127.0.0.1:{ports[proto]}/{fname}", "bytes": sizes[proto]}
 
         def petrel_case(proto, el, port, ceiling_key):
@@ -558,7 +579,7 @@ def main():
             suffix = "" if el is None else f", event-loops {el}"
             path = REST_PATH if proto == "rest" else GRPC_PATH
             return {"key": f"petrel-{proto}-el{el or 'default'}", "label": f"petrel {label} infer{suffix}",
-                    "server": "petrel", "proto": proto, "loops": el, "ceiling": ceiling_key,
+                    "server": "petrel", "proc": "petrel", "proto": proto, "loops": el, "ceiling": ceiling_key,
                     "url": f"http://127.0.0.1:{port}{path}", "bytes": sizes[proto]}
 
         def ng_workers(el):
@@ -609,8 +630,8 @@ def main():
     def ceiling(row):
         return next(r for r in rows if r["key"] == row["ceiling"] and r["c"] == row["c"] and r["m"] == row["m"])
 
-    lines = ["| case | -c / -m | req/s | p50 µs | p99 µs | vs nghttpd | errors |",
-             "|---|---|--:|--:|--:|---|---|"]
+    lines = ["| case | -c / -m | req/s | p50 µs | p99 µs | server CPU µs/req | vs nghttpd | errors |",
+             "|---|---|--:|--:|--:|--:|---|---|"]
     for r in rows:
         if r["server"] == "nghttpd":
             vs = "ceiling"
@@ -623,7 +644,7 @@ def main():
                     vs += f"; p50 {r['p50_us'] - ce['p50_us']:+.0f} µs"
         err = "0" if not r.get("errors") else f"**{r['errors']}**: {r.get('error_text', '')}"
         lines.append(f"| {r['label']} | -c {r['c']} -m {r['m']} | {fmt_rps(r.get('rps'))} | "
-                     f"{fmt_us(r.get('p50_us'))} | {fmt_us(r.get('p99_us'))} | {vs} | {err} |")
+                     f"{fmt_us(r.get('p50_us'))} | {fmt_us(r.get('p99_us'))} | {fmt_cpu(r.get('server_cpu_us'))} | {vs} | {err} |")
 
     targets = []
     if not args.nghttpd_only:
