@@ -39,8 +39,11 @@ public struct ServerConfiguration: Sendable {
     /// Uploads are accepted from loopback and Unix-socket peers only, unless this is set.
     public var uploadFromAnywhere = false
     public var tls: TLSConfiguration?
-    /// Event loops: one per core, as nghttpd and Envoy do.
-    public var eventLoopThreads: Int = System.coreCount
+    /// Event loops; nil: one per core, as nghttpd and Envoy do. Counted only then (NIO reads the
+    /// cgroup quota files each time), not in every configuration a worker makes at start-up.
+    public var eventLoopThreads: Int?
+    /// `eventLoopThreads`, or the core count when unset.
+    public var eventLoopCount: Int { max(1, eventLoopThreads ?? System.coreCount) }
     /// How long graceful shutdown waits for in-flight streams before closing connections.
     public var shutdownGraceSeconds: Double = 10
 

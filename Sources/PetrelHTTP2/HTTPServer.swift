@@ -33,7 +33,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.service = service
         self.events = events
         self.tls = try configuration.tls.map { try TLSContext(server: $0) }
-        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopCount)
         ownsGroup = group == nil
     }
 

@@ -115,7 +115,7 @@ struct Serve: ParsableCommand {
         let socketDir = Compiler.home + "/run/\(getpid())"
         try? FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: socketDir) }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopCount)
         let gateway = try reportingErrors {
             try Gateway(registry: registry, group: group, executable: SpawnedWorker.currentExecutable,
                         socketDirectory: socketDir, prewarmSize: max(0, prewarm), workerThreads: workerThreads ?? threads.count,

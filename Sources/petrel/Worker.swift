@@ -60,7 +60,9 @@ struct WorkerOptions {
     var memoryLimit: Int?
     var warmArtifact: String?
     var premap: String?
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Nil: one per core. Resolved only then: Foundation's processor count reads cgroup files
+    /// through its first-use machinery, and a spawned worker is always told its count.
+    var threads: Int?
 
     /// Set first thing in `main`: the cold start's "entered main" phase.
     nonisolated(unsafe) static var enteredMain: UInt64 = 0
@@ -111,16 +113,8 @@ struct WorkerOptions {
                 report(WorkerReport.error("cannot set RLIMIT_AS: \(String(cString: strerror(errno)))").line)
             }
         }
-        if let lifeline = lifelineFd {
-            Thread.detachNewThread {
-                var b: UInt8 = 0
-                while true {
-                    let n = read(lifeline, &b, 1)
-                    if n == 0 || (n < 0 && errno != EINTR) { break }
-                }
-                Glibc.exit(0)
-            }
-        }
+        if let lifeline = lifelineFd { watchLifeline(lifeline) }
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = .info
@@ -170,4 +164,21 @@ struct WorkerOptions {
         stop.wait()
         server.shutdownGracefully()
     }
+}
+
+/// Exits the process when the gateway's end of the lifeline pipe closes (the gateway died). A raw
+/// pthread, not Foundation's `Thread`, whose first start does Foundation's first-use work on the
+/// cold start's path.
+private func watchLifeline(_ fd: Int32) {
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        let fd = Int32(Int(bitPattern: arg))
+        var b: UInt8 = 0
+        while true {
+            let n = read(fd, &b, 1)
+            if n == 0 || (n < 0 && errno != EINTR) { break }
+        }
+        Glibc.exit(0)
+    }, UnsafeMutableRawPointer(bitPattern: Int(fd)))
+    if rc == 0 { pthread_detach(thread) }
 }
