@@ -52,12 +52,12 @@ extension ServingService {
         switch r {
         case .success(let bytes):
             reply(.ok(bytes))
-            status = "ok"   // "\(GRPCStatus.ok)", as failures below and the gateway write it
+            status = GRPCStatus.ok.name
         case .failure(let e):
             if e.code == .internal { logger.error("internal error: \(e.message)") }
             let code = GRPCStatus(rawValue: e.grpcStatus) ?? .unknown
             reply(.failure(code, e.message))
-            status = "\(code)"
+            status = code.name
         }
         let nanos = DispatchTime.now().uptimeNanoseconds - start
         handles(function).finished(proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)

@@ -71,7 +71,7 @@ struct Invoke: ParsableCommand {
         if grpc {
             let status = Int32(response.grpcStatus ?? "") ?? 2
             guard status == 0 else {
-                let code = GRPCStatus(rawValue: status).map { "\($0)" } ?? "status \(status)"
+                let code = GRPCStatus(rawValue: status).map(\.name) ?? "status \(status)"
                 stderrLine("error: \(code): \(GRPCWire.percentDecode(response.grpcMessage ?? ""))")
                 throw ExitCode([3, 5, 7, 16, 9, 11, 6, 8].contains(status) ? 2 : 4)
             }

@@ -225,7 +225,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         let accessLog = self.accessLog, logger = self.logger
         let wrapped = responder.transformed { r in
             let nanos = DispatchTime.now().uptimeNanoseconds - start
-            let status = grpc ? (r.grpcStatus.flatMap { Int32($0) }.flatMap { GRPCStatus(rawValue: $0) }.map { "\($0)" } ?? "http_\(r.status)") : String(r.status)
+            let status = grpc ? (r.grpcStatus.flatMap { Int32($0) }.flatMap { GRPCStatus(rawValue: $0) }.map(\.name) ?? "http_\(r.status)") : String(r.status)
             handles.finished(proto: proto, status: status, nanos: nanos, wasInFlight: true)
             if accessLog {
                 // Never the headers: they may carry an API key.
