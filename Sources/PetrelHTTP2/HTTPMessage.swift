@@ -60,8 +60,12 @@ public struct HTTPResponse: Sendable {
     public var grpcMessage: String? { trailers?["grpc-message"] ?? headers["grpc-message"] }
 
     public init(status: Int, contentType: String, body: [UInt8]) {
-        self.init(status: status, headers: ["content-type": contentType], body: body)
+        let headers = contentType == "application/json" ? HTTPResponse.jsonHeaders : ["content-type": contentType]
+        self.init(status: status, headers: headers, body: body)
     }
+
+    /// Shared by every JSON answer (copy-on-write), instead of a new header array per response.
+    private static let jsonHeaders: HTTPHeaders = ["content-type": "application/json"]
 }
 
 /// What the server calls for each complete request. Runs on the connection's event loop: a
