@@ -49,14 +49,16 @@ public final class HTTPServer: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
             }
         let channel: Channel
-        switch configuration.address {
-        case _ where configuration.inheritedListener != nil:
-            channel = try bootstrap.withBoundSocket(configuration.inheritedListener!).wait()
-        case .tcp(let host, let port):
-            channel = try bootstrap.bind(host: host, port: port).wait()
-        case .unix(let path):
-            unlink(path)   // not FileManager: its first use costs a worker's cold start ~1 ms
-            channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
+        if let listener = configuration.inheritedListener {
+            channel = try bootstrap.withBoundSocket(listener).wait()
+        } else {
+            switch configuration.address {
+            case .tcp(let host, let port):
+                channel = try bootstrap.bind(host: host, port: port).wait()
+            case .unix(let path):
+                unlink(path)   // not FileManager: its first use costs a worker's cold start ~1 ms
+                channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
+            }
         }
         serverChannel = channel
         return channel.localAddress!

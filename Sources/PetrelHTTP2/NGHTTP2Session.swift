@@ -146,7 +146,7 @@ final class H2Session {
         if response.body.isEmpty {
             // No body: one HEADERS frame, with gRPC's status in it when there are trailers
             // ("trailers-only", what gRPC servers send for errors).
-            submit(status, response.headers, response.trailers?.fields ?? [], nil) { nva, n in
+            submit(status, response.headers.fields, response.trailers?.fields ?? [], nil) { nva, n in
                 nghttp2_submit_response(session, id, nva, n, nil)
             }
             return
@@ -156,7 +156,7 @@ final class H2Session {
         stream.outTrailers = response.trailers
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
         withUnsafeMutablePointer(to: &provider) { prd in
-            submit(status, response.headers, [], length) { nva, n in nghttp2_submit_response(session, id, nva, n, prd) }
+            submit(status, response.headers.fields, [], length) { nva, n in nghttp2_submit_response(session, id, nva, n, prd) }
         }
     }
 
@@ -180,7 +180,7 @@ final class H2Session {
         var id: Int32 = 0
         let length = request.body.isEmpty ? nil : (name: "content-length", value: String(request.body.count))
         withUnsafeMutablePointer(to: &provider) { prd in
-            submit(nil, HTTPHeaders(pseudo), request.headers.fields, length) { nva, n in
+            submit(nil, pseudo, request.headers.fields, length) { nva, n in
                 id = nghttp2_submit_request(session, nil, nva, n, request.body.isEmpty ? nil : prd, nil)
                 return id < 0 ? Int32(id) : 0
             }
@@ -203,39 +203,36 @@ final class H2Session {
 
     private typealias Field = (name: String, value: String)
 
-    /// Lays header names and values out for nghttp2, which copies them. The fields are `first`,
-    /// then `headers`, then `more`, then `last`; the layout lives on the stack (this runs for
-    /// every response).
-    private func submit(_ first: Field?, _ headers: HTTPHeaders, _ more: [Field], _ last: Field?,
+    /// Lays header names and values out for nghttp2, which copies them: `first`, the fields of
+    /// `a`, those of `b`, then `last`. On the stack, since this runs for every response.
+    private func submit(_ first: Field?, _ a: [Field], _ b: [Field], _ last: Field?,
                         _ call: (UnsafePointer<nghttp2_nv>, Int) -> Int32) {
+        func forEachField(_ body: (Field) -> Void) {
+            if let first { body(first) }
+            a.forEach(body)
+            b.forEach(body)
+            if let last { body(last) }
+        }
         var count = 0, bytes = 0
-        func measure(_ f: Field) { count += 1; bytes += f.name.utf8.count + f.value.utf8.count }
-        if let first { measure(first) }
-        headers.fields.forEach(measure)
-        more.forEach(measure)
-        if let last { measure(last) }
+        forEachField { count += 1; bytes += $0.name.utf8.count + $0.value.utf8.count }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(bytes, 1)) { storage in
             withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(count, 1)) { nva in
                 var used = 0, n = 0
                 func copy(_ s: String) -> (UnsafeMutablePointer<UInt8>, Int) {
-                    let start = used
-                    let done = s.utf8.withContiguousStorageIfAvailable { u in
-                        UnsafeMutableBufferPointer(rebasing: storage[used..<(used + u.count)]).initialize(from: u)
+                    var s = s
+                    return s.withUTF8 { u in
+                        let at = storage.baseAddress! + used
+                        if let src = u.baseAddress { at.initialize(from: src, count: u.count) }
                         used += u.count
+                        return (at, u.count)
                     }
-                    if done == nil { for b in s.utf8 { storage[used] = b; used += 1 } }
-                    return (storage.baseAddress! + start, used - start)
                 }
-                func add(_ f: Field) {
+                forEachField { f in
                     let (name, nlen) = copy(f.name), (value, vlen) = copy(f.value)
                     nva[n] = nghttp2_nv(name: name, value: value, namelen: nlen, valuelen: vlen,
                                         flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
                     n += 1
                 }
-                if let first { add(first) }
-                for f in headers.fields { add(f) }
-                for f in more { add(f) }
-                if let last { add(last) }
                 // A failure here means nghttp2 already closed the stream (the peer reset it): the
                 // answer has nowhere to go, so there is nothing to do.
                 _ = call(UnsafePointer(nva.baseAddress!), n)
@@ -365,7 +362,7 @@ final class H2Session {
             s.outOffset = 0
             if let t = s.outTrailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                submit(nil, t, [], nil) { nva, n in nghttp2_submit_trailer(session, id, nva, n) }
+                submit(nil, t.fields, [], nil) { nva, n in nghttp2_submit_trailer(session, id, nva, n) }
             }
         }
         return n

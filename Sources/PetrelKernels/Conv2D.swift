@@ -188,15 +188,9 @@ public enum Conv2D {
         let (hp, wp) = p.isPadded ? paddedPlane(p) : (p.h, p.w)
         let padFloats = paddedFloats(p), pads = workspace + directWeightFloats(p)
         let workers = directWorkers(p, threads: pool?.threads ?? 1)
-        var (act, lo, hi): (Int32, Float, Float) = (0, 0, 0)
-        var after: UnaryOp?
-        switch epilogue.activation {
-        case .none: break
-        case .relu: act = 1
-        case .clip(let a, let b): (act, lo, hi) = (2, a, b)
-        case .leakyRelu(let a): (act, lo) = (3, a)
-        case .sigmoid, .tanh, .gelu: after = UnaryOp(epilogue.activation)
-        }
+        // Piecewise-linear activations in the kernel's store; the others as a pass afterwards.
+        let code = epilogue.activation.kernelCode
+        let (act, lo, hi) = code ?? (0, 0, 0)
         for g in 0..<p.group {
             let w4: UnsafePointer<Float>
             if let prepared { w4 = prepared + g * directWeightFloats(p) } else {
@@ -222,7 +216,7 @@ public enum Conv2D {
             }
             if workers == 1 { run(0) } else { pool!.parallelFor(workers, run) }
         }
-        if let after { Elementwise.unaryRange(after, x: output, y: output, count: p.n * p.cout * oh * ow) }
+        if code == nil { Elementwise.unaryRange(UnaryOp(epilogue.activation), x: output, y: output, count: p.n * p.cout * oh * ow) }
     }
 
     // MARK: im2col + GEMM

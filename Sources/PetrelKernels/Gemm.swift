@@ -20,6 +20,27 @@ public struct GemmEpilogue {
         self.bias = bias; self.biasPerRow = biasPerRow; self.activation = activation
     }
     public static let none = GemmEpilogue()
+
+    /// The bias of the tile whose top-left element is (row0, col0), as the C kernels take it:
+    /// per row or per column, the other nil.
+    func biasPointers(row0: Int, col0: Int) -> (col: UnsafePointer<Float>?, row: UnsafePointer<Float>?) {
+        guard let bias else { return (nil, nil) }
+        return biasPerRow ? (nil, bias + row0) : (bias + col0, nil)
+    }
+}
+
+extension Activation {
+    /// The C kernels' code for a piecewise-linear activation (0 none, 1 relu, 2 clip to [p0, p1],
+    /// 3 leaky relu with slope p0); nil for the transcendental ones, which run as a vector pass.
+    var kernelCode: (act: Int32, p0: Float, p1: Float)? {
+        switch self {
+        case .none: (0, 0, 0)
+        case .relu: (1, 0, 0)
+        case .clip(let lo, let hi): (2, lo, hi)
+        case .leakyRelu(let a): (3, a, 0)
+        case .sigmoid, .tanh, .gelu: nil
+        }
+    }
 }
 
 /// B pre-packed in the layout of the current kernel table (see `Gemm.packB`).

@@ -149,21 +149,17 @@ func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int
 @inline(never)
 func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, ldc: Int,
                       row0: Int, col0: Int, mt: Int, nt: Int) {
-    let biasCol = e.bias.flatMap { e.biasPerRow ? nil : $0 + col0 }
-    let biasRow = e.bias.flatMap { e.biasPerRow ? $0 + row0 : nil }
+    let bias = e.biasPointers(row0: row0, col0: col0)
     // Bias and the piecewise-linear activations in one vector pass (C, ISA-specific); the
     // transcendental ones through the vector kernels: scalar erff made a MiniLM FFN (Dense+Gelu,
     // 128×1536) 2.8× slower than its GEMM.
-    switch e.activation {
-    case .none: kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 0, 0, 0)
-    case .relu: kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 1, 0, 0)
-    case .clip(let lo, let hi): kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 2, lo, hi)
-    case .leakyRelu(let a): kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 3, a, 0)
-    case .sigmoid, .tanh, .gelu:
-        if e.bias != nil { kern.epilogue(c, ldc, mt, nt, biasCol, biasRow, 0, 0, 0) }
-        let op = UnaryOp(e.activation)
-        for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
+    if let code = e.activation.kernelCode {
+        kern.epilogue(c, ldc, mt, nt, bias.col, bias.row, code.act, code.p0, code.p1)
+        return
     }
+    if e.bias != nil { kern.epilogue(c, ldc, mt, nt, bias.col, bias.row, 0, 0, 0) }
+    let op = UnaryOp(e.activation)
+    for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
 }
 
 extension GemmEpilogue {
@@ -223,15 +219,7 @@ extension Gemm {
         // with many, packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
         let rowA = transA || n > 16 * nr ? nil : kern.microkernelRowA
         // Bias + relu/clip/leaky fused into the row-A kernel's store on the last K pass.
-        let fused: (act: Int32, p0: Float, p1: Float)?
-        switch epilogue.activation {
-        case _ where !hasEpi || rowA == nil || kern.microkernelRowAEpilogue == nil: fused = nil
-        case .none: fused = (0, 0, 0)
-        case .relu: fused = (1, 0, 0)
-        case .clip(let lo, let hi): fused = (2, lo, hi)
-        case .leakyRelu(let a): fused = (3, a, 0)
-        case .sigmoid, .tanh, .gelu: fused = nil
-        }
+        let fused = hasEpi && rowA != nil ? epilogue.activation.kernelCode : nil
         let rowAEpi = kern.microkernelRowAEpilogue
 
         var jc = 0
@@ -286,10 +274,9 @@ extension Gemm {
                                 let mt = min(mr, mb - ir)
                                 let ct = c + (ic + ir) * ldc + jc + col
                                 if lastPass, let f = fused, let rowAEpi {
-                                    let biasCol = epilogue.bias.flatMap { epilogue.biasPerRow ? nil : $0 + jc + col }
-                                    let biasRow = epilogue.bias.flatMap { epilogue.biasPerRow ? $0 + ic + ir : nil }
+                                    let bias = epilogue.biasPointers(row0: ic + ir, col0: jc + col)
                                     rowAEpi(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass,
-                                            biasCol, biasRow, f.act, f.p0, f.p1)
+                                            bias.col, bias.row, f.act, f.p0, f.p1)
                                     ir += mr
                                     continue
                                 }

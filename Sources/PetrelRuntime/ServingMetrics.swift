@@ -14,7 +14,6 @@ public final class ServingMetrics: @unchecked Sendable {
         var index: Int {
             switch self { case .rest: 0; case .grpc: 1; case .tfserving: 2; case .http: 3 }
         }
-
     }
 
     /// Names outside the served set are counted as `_unknown`, so probing for names cannot

@@ -149,12 +149,8 @@ final class Plan {
     /// PETREL_TRACE_PLAN=1 prints every value evaluated while planning (debugging shape subgraphs).
     static let trace = ProcessInfo.processInfo.environment["PETREL_TRACE_PLAN"] != nil
 
-    /// Runs the plan; `inputs` already validated against the plan's shapes and dtypes.
-    func run(_ inputs: [Tensor], profile: Profile? = nil) throws -> [Tensor] {
-        try run(inputs, profile: profile) { $0.map { $0.copy() } }
-    }
-
-    /// Runs and hands `read` the outputs in place (arena views, valid only during the call).
+    /// Runs the plan (`inputs` already validated against its shapes and dtypes) and hands `read`
+    /// the outputs in place: arena views, valid only during the call.
     func run<R>(_ inputs: [Tensor], profile: Profile? = nil, reading read: ([Tensor]) throws -> R) throws -> R {
         for (slot, t) in zip(self.inputs, inputs) {
             guard let slot else { continue }

@@ -52,6 +52,10 @@ final class FunctionPool: @unchecked Sendable {
         init(id: Int, socketPath: String, cold: ColdStart) { self.id = id; self.socketPath = socketPath; self.cold = cold }
 
         var isReady: Bool { life.isReady }
+        /// The worker reported listening. A socket-activated worker is routable (`isReady`) from
+        /// the gateway's early connect, before it has even reached `main`; its start timeout and a
+        /// deploy's readiness go by this instead.
+        var hasListened: Bool { cold.ready != nil }
         var isStarting: Bool {
             switch life.state { case .spawning, .starting: true; default: false }
         }
@@ -276,7 +280,7 @@ final class FunctionPool: @unchecked Sendable {
         eventLoop.scheduleTask(in: settings.startTimeout) { [self] in
             // Not listening yet (routable or not: a spawned worker is connected to, and sent
             // requests, before it listens; see `connectEarly`).
-            guard let w = workers.first(where: { $0.id == id }), w.cold.ready == nil, w.isStarting || w.isReady else { return }
+            guard let w = workers.first(where: { $0.id == id }), !w.hasListened, w.isStarting || w.isReady else { return }
             logger.warning("worker \(id) of \(revision) was not ready within \(settings.startTimeout.nanoseconds / 1_000_000_000) s: killed")
             apply(.timedOut, to: w)
             pump()
@@ -447,8 +451,8 @@ final class FunctionPool: @unchecked Sendable {
         let result: Result<Void, PoolError>
         // Ready for a deploy means listening (its report), not merely routable: a socket-activated
         // worker is routable from the connect, before the process has even reached `main`.
-        if workers.contains(where: { $0.isReady && $0.cold.ready != nil }) { result = .success(()) }
-        else if !workers.contains(where: { $0.isStarting || ($0.isReady && $0.cold.ready == nil) }) {
+        if workers.contains(where: { $0.isReady && $0.hasListened }) { result = .success(()) }
+        else if !workers.contains(where: { $0.isStarting || ($0.isReady && !$0.hasListened) }) {
             result = .failure(PoolError(description: "its worker exited before it was ready" + (lastWorkerError.map { ": \($0)" } ?? "")))
         } else { return }
         let waiting = readyWaiters
