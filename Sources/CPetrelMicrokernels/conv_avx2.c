@@ -2,25 +2,10 @@
 // the GEMM kernels: compiled with baseline flags, entered only after CPU detection.
 #include "petrel_conv.h"
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define TGT __attribute__((target("avx2,fma")))
-#define INLINE __attribute__((always_inline)) static inline
+#include "conv_avx2_common.h"
 
 TGT INLINE __m256 load(const float *p, int masked, __m256i mask) {
     return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
-}
-
-TGT INLINE __m256 activate(__m256 v, int act, float lo, float hi) {
-    switch (act) {
-    case 1: return _mm256_max_ps(v, _mm256_setzero_ps());
-    case 2: return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
-    case 3: {
-        __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
-        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(lo)), neg);
-    }
-    default: return v;
-    }
 }
 
 // One block of 4 output channels × ROWS (1 or 2) output rows × 8 (or fewer, masked) pixels:

@@ -38,7 +38,9 @@ public struct ConvParams: Equatable, Sendable {
     var isPadded: Bool { padTop != 0 || padLeft != 0 || padBottom != 0 || padRight != 0 }
 }
 
-/// Convolution as im2col + GEMM: weights [Cout/g × K] are A (read in place), the im2col matrix is B,
+/// Convolution by one of four paths, picked per shape in `run`: Winograd F(2×2, 3×3) for 3×3
+/// stride-1 convs from 8 input channels (`runWinograd`), a direct kernel for the other stride-1
+/// ones (`runDirect`), a direct loop for depthwise ones, and otherwise im2col + GEMM: weights [Cout/g × K] are A (read in place), the im2col matrix is B,
 /// written directly in the GEMM's packed-panel layout (`im2colPacked`), so the output comes out
 /// channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
 /// with the activation. Small images are batched: the im2col columns of several images sit side by
@@ -66,6 +68,9 @@ public enum Conv2D {
     /// im2col matrix of a batch of images plus their GEMM output when several share a GEMM.
     public static func workspaceFloats(_ p: ConvParams, threads: Int = 1) -> Int {
         if p.isDepthwise { return 0 }
+        if usesWinograd(p) {
+            return winogradWeightFloats(p) + winogradScratchFloats(p) * winogradWorkers(p, threads: threads).workers
+        }
         if usesDirect(p) { return directWeightFloats(p) + paddedFloats(p) * directWorkers(p, threads: threads) }
         let g = imagesPerGemm(p), cols = g * p.outH * p.outW
         let one = (p.isPointwise ? 0 : packedFloats(p, columns: cols) + paddedFloats(p)) + (g > 1 ? p.cout / p.group * cols : 0)
@@ -101,17 +106,23 @@ public enum Conv2D {
     /// output[n, cout, outH, outW] = conv(input[n, cin, h, w], weight[cout, cin/group, kh, kw]),
     /// then + bias[cout] and the activation of `epilogue` (`biasPerRow` is implied). `workspace`
     /// holds `workspaceFloats(p, threads: pool?.threads ?? 1)` floats.
-    /// `directWeights`: the weights as `prepareDirectWeights` lays them out (constant weights,
-    /// prepared once per plan); without them a direct conv lays them out in `workspace` per call.
+    /// `preparedWeights`: the weights as `prepareWeights` lays them out (constant weights,
+    /// prepared once per plan); without them a direct or Winograd conv lays them out in
+    /// `workspace` per call.
     public static func run(_ p: ConvParams, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            epilogue: GemmEpilogue = .none, output: UnsafeMutablePointer<Float>,
                            workspace: UnsafeMutablePointer<Float>?, pool: ThreadPool? = nil,
-                           directWeights: UnsafePointer<Float>? = nil) {
+                           preparedWeights: UnsafePointer<Float>? = nil, maxPool2x2: Bool = false) {
         let oh = p.outH, ow = p.outW
         precondition(oh > 0 && ow > 0, "conv: empty output for \(p)")
+        precondition(!maxPool2x2 || fusesMaxPool2x2(p, epilogue.activation), "conv: cannot pool in the kernel for \(p)")
         if p.isDepthwise { depthwise(p, input: input, weight: weight, epilogue: epilogue, output: output, pool: pool); return }
+        if usesWinograd(p), let kernel = KernelTable.current.convWinograd {
+            return runWinograd(p, kernel, input: input, weight: weight, prepared: preparedWeights, epilogue: epilogue,
+                               output: output, workspace: workspace!, pool: pool, maxPool2x2: maxPool2x2)
+        }
         if usesDirect(p), let kernel = KernelTable.current.convDirect {
-            return runDirect(p, kernel, input: input, weight: weight, prepared: directWeights, epilogue: epilogue,
+            return runDirect(p, kernel, input: input, weight: weight, prepared: preparedWeights, epilogue: epilogue,
                              output: output, workspace: workspace!, pool: pool)
         }
         precondition(p.isPointwise || workspace != nil, "conv: needs workspaceFloats(\(p)) floats of workspace")
@@ -145,14 +156,18 @@ public enum Conv2D {
         (p.cout / p.group + 3) / 4 * 4 * p.kernelSize
     }
 
-    /// Floats `prepareDirectWeights` writes (every group), or nil when this conv does not run direct.
-    public static func directWeightCount(_ p: ConvParams) -> Int? {
-        usesDirect(p) ? p.group * directWeightFloats(p) : nil
+    /// Floats `prepareWeights` writes, or nil when this conv reads its weights as they are
+    /// (im2col + GEMM, depthwise).
+    public static func preparedWeightCount(_ p: ConvParams) -> Int? {
+        if usesWinograd(p) { return winogradWeightFloats(p) }
+        return usesDirect(p) ? p.group * directWeightFloats(p) : nil
     }
 
-    /// Lays out weight[cout][cin/g][kh][kw] for the direct kernel, group after group. Done per call
-    /// it was 40 % of a batch-1 digits-cnn inference, so constant weights are laid out once per plan.
-    public static func prepareDirectWeights(_ p: ConvParams, weight: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>) {
+    /// Lays out weight[cout][cin/g][kh][kw] for the Winograd or direct kernel (group after group).
+    /// Done per call it was 40 % of a batch-1 digits-cnn inference, so constant weights are laid
+    /// out once per plan.
+    public static func prepareWeights(_ p: ConvParams, weight: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>) {
+        if usesWinograd(p) { return petrel_conv_winograd_weights(weight, p.cin, p.cout, into) }
         for g in 0..<p.group { layOutDirect(p, group: g, weight: weight, into: into + g * directWeightFloats(p)) }
     }
 
@@ -216,6 +231,68 @@ public enum Conv2D {
             }
             if workers == 1 { run(0) } else { pool!.parallelFor(workers, run) }
         }
+        if code == nil { Elementwise.unaryRange(UnaryOp(epilogue.activation), x: output, y: output, count: p.n * p.cout * oh * ow) }
+    }
+
+    // MARK: Winograd F(2×2, 3×3)
+
+    /// 3×3, stride 1, no dilation, one group, from 8 input channels: Winograd
+    /// (`petrel_conv_winograd_fn`). digits-cnn's second conv (16 → 32 channels on 8×8, batch 64,
+    /// one thread): direct 0.39 → 0.28 ms; 64 → 64 on 56×56: 3.1 → 1.9 ms. With 4 input channels
+    /// the transforms outweigh the saved multiply-adds (0.073 → 0.094 ms), so small ones stay direct.
+    /// Its error is a few ulps of the sum's magnitude more than the direct conv's.
+    static func usesWinograd(_ p: ConvParams) -> Bool {
+        KernelTable.current.convWinograd != nil && p.kh == 3 && p.kw == 3 && p.strideH == 1 && p.strideW == 1
+            && p.dilationH == 1 && p.dilationW == 1 && p.group == 1 && p.cin >= 8
+    }
+
+    /// Whether `run(maxPool2x2: true)` can apply a following 2×2, stride-2 MaxPool in the kernel:
+    /// Winograd's 2×2 output tiles are exactly the pooling windows when the output's sides are
+    /// even, and the activation must run in the kernel (before the max). digits-cnn (batch 64):
+    /// the 0.5 MB conv output is never written and the separate MaxPool (0.024 ms) is gone.
+    public static func fusesMaxPool2x2(_ p: ConvParams, _ activation: Activation) -> Bool {
+        usesWinograd(p) && p.outH % 2 == 0 && p.outW % 2 == 0 && activation.kernelCode != nil
+    }
+
+    static func winogradWeightFloats(_ p: ConvParams) -> Int { petrel_conv_winograd_weight_floats(p.cin, p.cout) }
+    static func winogradScratchFloats(_ p: ConvParams) -> Int { petrel_conv_winograd_scratch_floats(p.cin, p.outH, p.outW) }
+
+    /// Work items are (image, share of the weight blocks): whole images per thread when there are
+    /// enough of them, else each image's blocks split between threads (each redoing the input
+    /// transform, a small part of the work).
+    static func winogradWorkers(_ p: ConvParams, threads: Int) -> (workers: Int, splits: Int) {
+        let blocks = (p.cout + Int(PETREL_WINOGRAD_BLOCK) - 1) / Int(PETREL_WINOGRAD_BLOCK)
+        let macs = p.n * p.cout * p.outH * p.outW * p.kernelSize
+        guard threads > 1, macs >= directParallelMACs else { return (1, 1) }
+        if p.n >= threads { return (threads, 1) }
+        let splits = Swift.min(blocks, (threads + p.n - 1) / p.n)
+        return splits > 1 || p.n > 1 ? (Swift.min(threads, p.n * splits), splits) : (1, 1)
+    }
+
+    static func runWinograd(_ p: ConvParams, _ kernel: petrel_conv_winograd_fn, input: UnsafePointer<Float>,
+                            weight: UnsafePointer<Float>, prepared: UnsafePointer<Float>?, epilogue: GemmEpilogue,
+                            output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, pool: ThreadPool?,
+                            maxPool2x2: Bool) {
+        let u: UnsafePointer<Float>
+        if let prepared { u = prepared } else {
+            petrel_conv_winograd_weights(weight, p.cin, p.cout, workspace)
+            u = UnsafePointer(workspace)
+        }
+        let scratch = workspace + winogradWeightFloats(p), scratchFloats = winogradScratchFloats(p)
+        let (workers, splits) = winogradWorkers(p, threads: pool?.threads ?? 1)
+        let blocks = (p.cout + Int(PETREL_WINOGRAD_BLOCK) - 1) / Int(PETREL_WINOGRAD_BLOCK)
+        let code = epilogue.activation.kernelCode
+        let (act, lo, hi) = code ?? (0, 0, 0)
+        let (oh, ow, items) = (p.outH, p.outW, p.n * splits)
+        let outPlane = maxPool2x2 ? (oh / 2) * (ow / 2) : oh * ow
+        func run(_ t: Int, _ item: Int) {
+            let i = item / splits, s = item % splits
+            let b0 = blocks * s / splits, b1 = blocks * (s + 1) / splits
+            kernel(input + i * p.cin * p.h * p.w, p.cin, p.h, p.w, p.padTop, p.padLeft, u, b0, b1 - b0, p.cout,
+                   output + i * p.cout * outPlane, oh, ow, epilogue.bias, act, lo, hi, maxPool2x2 ? 1 : 0,
+                   scratch + t * scratchFloats)
+        }
+        if workers == 1 { for item in 0..<items { run(0, item) } } else { pool!.parallelClaim(items, slots: workers, run) }
         if code == nil { Elementwise.unaryRange(UnaryOp(epilogue.activation), x: output, y: output, count: p.n * p.cout * oh * ow) }
     }
 

@@ -30,6 +30,8 @@ public struct KernelTable: Sendable {
     public let vector: VectorKernels
     /// Direct stride-1 convolution (`Conv2D.runDirect`); nil: im2col + GEMM only.
     public let convDirect: petrel_conv_direct_fn?
+    /// Winograd F(2×2, 3×3) convolution (`Conv2D.runWinograd`); nil: direct or im2col + GEMM.
+    public let convWinograd: petrel_conv_winograd_fn?
 
     public init(isa: ISA) {
         let isa = min(isa, ISA.detected)
@@ -37,6 +39,7 @@ public struct KernelTable: Sendable {
         gemm = GemmKernels(isa: isa)
         vector = VectorKernels(isa: isa)
         convDirect = isa >= .avx2 ? petrel_conv_direct_avx2 : nil
+        convWinograd = isa >= .avx2 ? petrel_conv_winograd_avx2 : nil
     }
 
     public static let current: KernelTable = {

@@ -58,13 +58,13 @@ private let convCases: [ConvParams] = [
             let r = worstError(y, want, atol: 1e-5, rtol: 1e-4)
             #expect(r.0 <= 1, "conv #\(i) \(p) bias=\(withBias) \(act) out \(p.outH)×\(p.outW): \(describe(y, want, r))")
             // Constant weights laid out once (what a plan does) give the same outputs.
-            if let n = Conv2D.directWeightCount(p) {
+            if let n = Conv2D.preparedWeightCount(p) {
                 var laidOut = [Float](repeating: .nan, count: n), y2 = [Float](repeating: .nan, count: y.count)
-                laidOut.withUnsafeMutableBufferPointer { Conv2D.prepareDirectWeights(p, weight: w, into: $0.baseAddress!) }
+                laidOut.withUnsafeMutableBufferPointer { Conv2D.prepareWeights(p, weight: w, into: $0.baseAddress!) }
                 bias.withUnsafeBufferPointer { b in
                     ws.withUnsafeMutableBufferPointer { wsp in
                         Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
-                                   output: &y2, workspace: wsp.baseAddress, pool: usePool ? pool : nil, directWeights: laidOut)
+                                   output: &y2, workspace: wsp.baseAddress, pool: usePool ? pool : nil, preparedWeights: laidOut)
                     }
                 }
                 #expect(y2 == y, "conv #\(i) with prepared weights")
@@ -166,7 +166,7 @@ private func naivePool(_ x: [Float], planes: Int, _ p: PoolParams, max: Bool, in
                            kh: kh, kw: kw, group: group,
                            pads: (pick(0...2), pick(0...2), pick(0...2), pick(0...2)))
         guard p.outH > 0, p.outW > 0 else { continue }
-        #expect(Conv2D.directWeightCount(p) != nil || KernelTable.current.convDirect == nil)
+        #expect((Conv2D.usesDirect(p) && !Conv2D.usesWinograd(p)) || KernelTable.current.convDirect == nil)
         let x = rng.floats(p.n * p.cin * p.h * p.w), w = rng.floats(p.cout * p.kernelSize), bias = rng.floats(p.cout)
         var y = [Float](repeating: .nan, count: p.n * p.cout * p.outH * p.outW)
         let pool: ThreadPool? = i % 2 == 0 ? testPool : nil
@@ -181,4 +181,71 @@ private func naivePool(_ x: [Float], planes: Int, _ p: PoolParams, max: Bool, in
         let r = worstError(y, want, atol: 1e-5, rtol: 1e-4)
         #expect(r.0 <= 1, "direct conv #\(i) \(p): \(describe(y, want, r))")
     }
+}
+
+/// Winograd F(2×2, 3×3) on random geometry: odd output sizes (tiles cut by the edge), widths that
+/// are and are not multiples of 8 (the kernel's whole-row stores), output channels around its
+/// 4-channel blocks, tile counts around its 16-tile chunks, pads from 0 to 2 on each side, batch 1
+/// with two threads (weight blocks split) and batches over threads; bias or none, each activation;
+/// weights prepared once or transformed per call.
+@Test func winogradConvOnRandomShapes() {
+    var rng = TestRNG(seed: 91)
+    func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.float(0, 0.9999) * Float(r.count)) }
+    let acts: [Activation] = [.none, .relu, .clip(min: -0.5, max: 0.5), .leakyRelu(alpha: 0.1), .gelu]
+    var cases = [ConvParams(n: 64, cin: 16, h: 8, w: 8, cout: 32, kh: 3, kw: 3, pads: (1, 1, 1, 1))]  // digits-cnn
+    for _ in 0..<40 {
+        cases.append(ConvParams(n: pick(1...3), cin: pick(8...20), h: pick(1...19), w: pick(1...19), cout: pick(1...13),
+                                kh: 3, kw: 3, pads: (pick(0...2), pick(0...2), pick(0...2), pick(0...2))))
+    }
+    var pooledCases = 0
+    for (i, p) in cases.enumerated() where p.outH > 0 && p.outW > 0 {
+        #expect(Conv2D.usesWinograd(p) || KernelTable.current.convWinograd == nil)
+        let x = rng.floats(p.n * p.cin * p.h * p.w), w = rng.floats(p.cout * p.kernelSize), bias = rng.floats(p.cout)
+        let act = acts[i % acts.count], withBias = i % 3 != 1
+        let pool: ThreadPool? = i % 2 == 0 ? testPool : nil
+        var ws = [Float](repeating: .nan, count: Conv2D.workspaceFloats(p, threads: pool?.threads ?? 1))
+        var prepared = [Float](repeating: .nan, count: Conv2D.preparedWeightCount(p) ?? 0)
+        prepared.withUnsafeMutableBufferPointer { Conv2D.prepareWeights(p, weight: w, into: $0.baseAddress!) }
+        var outputs: [[Float]] = []
+        for usePrepared in [false, true] {
+            var y = [Float](repeating: .nan, count: p.n * p.cout * p.outH * p.outW)
+            bias.withUnsafeBufferPointer { b in
+                ws.withUnsafeMutableBufferPointer { wsp in
+                    prepared.withUnsafeBufferPointer { u in
+                        Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
+                                   output: &y, workspace: wsp.baseAddress, pool: pool, preparedWeights: usePrepared ? u.baseAddress : nil)
+                    }
+                }
+            }
+            outputs.append(y)
+        }
+        let want = naiveConv(p, x, w, withBias ? bias : nil, act)
+        // The transforms add rounding: a tolerance scaled to the sum's size (cin·9 terms ≤ 1).
+        let r = worstError(outputs[0], want, atol: 2e-6 * Float(p.kernelSize).squareRoot(), rtol: 1e-4)
+        #expect(r.0 <= 1, "winograd conv #\(i) \(p) bias=\(withBias) \(act): \(describe(outputs[0], want, r))")
+        #expect(outputs[1] == outputs[0], "winograd conv #\(i) with prepared weights")
+        // The 2×2 MaxPool taken in the kernel equals pooling the conv's own output.
+        if Conv2D.fusesMaxPool2x2(p, act) {
+            let (ph, pw) = (p.outH / 2, p.outW / 2)
+            var pooled = [Float](repeating: .nan, count: p.n * p.cout * ph * pw)
+            bias.withUnsafeBufferPointer { b in
+                ws.withUnsafeMutableBufferPointer { wsp in
+                    Conv2D.run(p, input: x, weight: w, epilogue: GemmEpilogue(bias: withBias ? b.baseAddress : nil, activation: act),
+                               output: &pooled, workspace: wsp.baseAddress, pool: pool, maxPool2x2: true)
+                }
+            }
+            var want = [Float](repeating: 0, count: pooled.count)
+            for plane in 0..<(p.n * p.cout) {
+                for oy in 0..<ph {
+                    for ox in 0..<pw {
+                        let at = { (dy: Int, dx: Int) in outputs[0][(plane * p.outH + 2 * oy + dy) * p.outW + 2 * ox + dx] }
+                        want[(plane * ph + oy) * pw + ox] = Swift.max(Swift.max(at(0, 0), at(0, 1)), Swift.max(at(1, 0), at(1, 1)))
+                    }
+                }
+            }
+            #expect(pooled == want, "winograd conv #\(i) \(p) with its 2×2 max pool")
+            pooledCases += 1
+        }
+    }
+    #expect(pooledCases >= 5 || KernelTable.current.convWinograd == nil, "only \(pooledCases) cases pooled")
 }

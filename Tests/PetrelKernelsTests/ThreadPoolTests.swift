@@ -14,6 +14,34 @@ import Glibc
     #expect(hits.allSatisfy { $0 == 50 })
 }
 
+/// Claimed items: each item once, each slot's items never run by two threads at once (the slot
+/// owns its scratch), nested calls inline.
+@Test func parallelClaimVisitsEveryItemOncePerSlot() {
+    let pool = ThreadPool(threads: 3)
+    var hits = [Int](repeating: 0, count: 500), inSlot = [Int](repeating: 0, count: 3), clashes = [Int](repeating: 0, count: 3)
+    hits.withUnsafeMutableBufferPointer { h in
+        inSlot.withUnsafeMutableBufferPointer { busy in
+            clashes.withUnsafeMutableBufferPointer { bad in
+                for _ in 0..<20 {
+                    pool.parallelClaim(500, slots: 3) { slot, item in
+                        if busy[slot] != 0 { bad[slot] += 1 }
+                        busy[slot] = 1
+                        h[item] += 1
+                        busy[slot] = 0
+                    }
+                }
+            }
+        }
+    }
+    var nested = [Int](repeating: 0, count: 20)
+    nested.withUnsafeMutableBufferPointer { n in
+        pool.parallelFor(2) { o in pool.parallelClaim(10, slots: 3) { _, item in n[o * 10 + item] += 1 } }
+    }
+    #expect(hits.allSatisfy { $0 == 20 })
+    #expect(nested.allSatisfy { $0 == 1 })
+    #expect(clashes == [0, 0, 0])
+}
+
 /// Many short back-to-back regions (the GEMM pattern: pack, compute, pack, …), with sleeps between
 /// some so workers go through both the spinning and the sleeping hand-over.
 @Test func manyRegionsSpinAndSleep() {

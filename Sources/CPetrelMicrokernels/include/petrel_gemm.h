@@ -87,4 +87,10 @@ static inline void petrel_cpu_pause(void) {
     __builtin_ia32_pause();
 #endif
 }
+
+/// Claims the next index of a counter shared by a parallel region's threads (relaxed: the
+/// region's own join orders everything the items wrote).
+static inline size_t petrel_claim_next(size_t *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 #endif

@@ -25,26 +25,66 @@ func spatialPads(_ ctx: NodeContext, input: [Int], kernel: [Int], strides: [Int]
 }
 
 extension OpImpl {
+    /// Conv, with what fusion may add: an activation (`activation` and its parameters) and
+    /// `pool = "MaxPool"`, a following 2×2, stride-2, unpadded MaxPool (floor sizes). The pool runs
+    /// inside the Winograd kernel where it can (`Conv2D.fusesMaxPool2x2`), else after the conv
+    /// from a full-size buffer in the workspace. ONNX's Conv has neither, so a model file may not
+    /// carry them.
     static let conv = OpImpl(
+        validate: { node in
+            if let name = node.attributes.keys.sorted().first(where: { fusedConvAttributes.contains($0) }) {
+                throw ModelError(.invalidGraph, "node '\(node.name)' (Conv): '\(name)' is not an attribute of Conv")
+            }
+        },
         infer: { ctx in
             let p = try convParams(ctx)
-            let out = [p.params.n, p.params.cout] + (p.oneD ? [p.params.outW] : [p.params.outH, p.params.outW])
-            return Inferred([(.float32, out)], workspaceBytes: Conv2D.workspaceFloats(p.params, threads: ctx.threads) * 4)
+            var out = [p.params.n, p.params.cout] + (p.oneD ? [p.params.outW] : [p.params.outH, p.params.outW])
+            var ws = Conv2D.workspaceFloats(p.params, threads: ctx.threads)
+            if try convPools(ctx, p) {
+                out = [out[0], out[1], out[2] / 2, out[3] / 2]
+                if !Conv2D.fusesMaxPool2x2(p.params, Activation(attributes: ctx.attrs)) { ws += p.params.n * p.params.cout * p.params.outH * p.params.outW }
+            }
+            return Inferred([(.float32, out)], workspaceBytes: ws * 4)
         },
         prepare: { ctx, b in
-            let p = try convParams(ctx).params
+            let (p, oneD) = try convParams(ctx)
             let x = b.input(0).pointer(Float.self), w = b.input(1).pointer(Float.self), y = b.outputs[0].pointer(Float.self)
             let bias = b.inputs.count > 2 ? b.inputs[2].map { UnsafePointer($0.pointer(Float.self)) } : nil
             let e = GemmEpilogue(bias: bias, biasPerRow: true, activation: Activation(attributes: ctx.attrs))
             let ws = b.workspace?.assumingMemoryBound(to: Float.self), pool = b.pool
-            var direct: UnsafePointer<Float>?
-            if ctx.values.count > 1, ctx.values[1] != nil, let n = Conv2D.directWeightCount(p) {
+            var prepared: UnsafePointer<Float>?
+            if ctx.values.count > 1, ctx.values[1] != nil, let n = Conv2D.preparedWeightCount(p) {
                 let laidOut = b.keep.tensor(Tensor(dtype: .float32, shape: [n]))
-                Conv2D.prepareDirectWeights(p, weight: w, into: laidOut.pointer(Float.self))
-                direct = UnsafePointer(laidOut.pointer(Float.self))
+                Conv2D.prepareWeights(p, weight: w, into: laidOut.pointer(Float.self))
+                prepared = UnsafePointer(laidOut.pointer(Float.self))
             }
-            return { Conv2D.run(p, input: x, weight: w, epilogue: e, output: y, workspace: ws, pool: pool, directWeights: direct) }
+            guard try convPools(ctx, (p, oneD)) else {
+                return { Conv2D.run(p, input: x, weight: w, epilogue: e, output: y, workspace: ws, pool: pool, preparedWeights: prepared) }
+            }
+            if Conv2D.fusesMaxPool2x2(p, e.activation) {
+                return { Conv2D.run(p, input: x, weight: w, epilogue: e, output: y, workspace: ws, pool: pool,
+                                    preparedWeights: prepared, maxPool2x2: true) }
+            }
+            let full = ws! + Conv2D.workspaceFloats(p, threads: ctx.threads)
+            let pp = PoolParams(input: [p.outH, p.outW], kernel: [2, 2], strides: [2, 2], pads: nil, dilations: [1, 1],
+                                ceilMode: false, autoPad: .notSet)
+            return {
+                Conv2D.run(p, input: x, weight: w, epilogue: e, output: full, workspace: ws, pool: pool, preparedWeights: prepared)
+                Pooling.maxPool(x: full, y: y, n: p.n, c: p.cout, pp, pool: pool)
+            }
         })
+
+    /// The attributes only fusion gives a Conv.
+    static let fusedConvAttributes: Set<String> = ["activation", "alpha", "min", "max", "pool"]
+
+    /// Whether a fused 2×2 MaxPool follows (2-D only; the output must keep a pixel).
+    static func convPools(_ ctx: NodeContext, _ p: (params: ConvParams, oneD: Bool)) throws -> Bool {
+        guard let pool = ctx.attrs.string("pool") else { return false }
+        guard pool == "MaxPool", !p.oneD, p.params.outH >= 2, p.params.outW >= 2 else {
+            throw ctx.fail("cannot fuse pool '\(pool)' into a conv with output \(p.params.outH)×\(p.params.outW)")
+        }
+        return true
+    }
 
     static func convParams(_ ctx: NodeContext) throws -> (params: ConvParams, oneD: Bool) {
         try requireFloat32(ctx, [0, 1, 2])

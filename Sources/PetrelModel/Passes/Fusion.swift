@@ -161,18 +161,19 @@ enum Fusion {
         return count
     }
 
-    /// Conv followed by an activation → Conv with the activation fused into its GEMM epilogue.
-    static func fuseConvActivation(_ g: inout Graph) -> Int {
+    /// Folds the sole reader of a Conv's output into the Conv: `attributes` says what the Conv
+    /// gains for that reader (nil: it does not fuse), and the reader's output becomes the Conv's.
+    static func fuseIntoConv(_ g: inout Graph, _ attributes: (_ conv: Node, _ reader: Node, Graph) -> [String: Attribute]?) -> Int {
         var count = 0
         var changed = true
         while changed {
             changed = false
             let uses = g.consumers()
-            for (i, n) in g.nodes.enumerated() where n.op == .conv && n.attributes["activation"] == nil {
-                guard let u = g.soleReader(of: n.outputs[0], uses), activations.contains(g.nodes[u].op),
-                      let act = activationAttributes(g.nodes[u], g), let o = g.nodes[u].outputs[0] else { continue }
+            for (i, n) in g.nodes.enumerated() where n.op == .conv {
+                guard let u = g.soleReader(of: n.outputs[0], uses), let extra = attributes(n, g.nodes[u], g),
+                      let o = g.nodes[u].outputs[0] else { continue }
                 var fused = n
-                fused.attributes.merge(act) { $1 }
+                fused.attributes.merge(extra) { $1 }
                 fused.outputs = [o]
                 g.nodes[u] = fused
                 g.removeNodes([i])
@@ -181,6 +182,37 @@ enum Fusion {
             }
         }
         return count
+    }
+
+    /// Conv followed by an activation → Conv with the activation fused into its GEMM epilogue.
+    /// Not after a fused pool: the activation runs before the pool.
+    static func fuseConvActivation(_ g: inout Graph) -> Int {
+        fuseIntoConv(&g) { conv, reader, g in
+            guard conv.attributes["activation"] == nil, conv.attributes["pool"] == nil, activations.contains(reader.op) else { return nil }
+            return activationAttributes(reader, g)
+        }
+    }
+
+    /// Conv (2-D, activation already fused) → MaxPool 2×2 stride 2 with no pads: the pool becomes
+    /// the conv's `pool` attribute, so the Winograd kernel can take each 2×2 output tile's maximum
+    /// instead of writing the full-size output for a separate pass to read back (LeNet-style
+    /// CNNs such as digits-cnn). Runs after the activation fusion: the activation comes first.
+    static func fuseConvMaxPool(_ g: inout Graph) -> Int {
+        fuseIntoConv(&g) { conv, reader, g in
+            guard conv.attributes["pool"] == nil, conv.inputs.count > 1, let w = conv.inputs[1],
+                  (g.constant(w)?.shape.count ?? g.values[w].shape?.count) == 4, isPlainMaxPool2x2(reader) else { return nil }
+            return ["pool": .string("MaxPool")]
+        }
+    }
+
+    /// MaxPool with a 2×2 window, stride 2, no padding or dilation, floor sizes, one output.
+    static func isPlainMaxPool2x2(_ n: Node) -> Bool {
+        let a = n.attributes
+        return n.op == .maxPool && a.ints("kernel_shape") == [2, 2] && a.ints("strides") == [2, 2]
+            && (a.ints("pads") ?? [0, 0, 0, 0]) == [0, 0, 0, 0] && (a.ints("dilations") ?? [1, 1]) == [1, 1]
+            && (a.int("ceil_mode") ?? 0) == 0 && (a.int("storage_order") ?? 0) == 0
+            && ["NOTSET", "VALID"].contains(a.string("auto_pad") ?? "NOTSET")
+            && n.outputs.dropFirst().allSatisfy { $0 == nil }
     }
 
     /// The attributes a fused node carries for an activation node, or nil if its parameters are not constants.

@@ -126,7 +126,8 @@ final class Plan {
             }
             let ws = workspaceRequest[s].map { arena.base + memory.offsets[$0] }
             steps.append(try OpRegistry.impl(for: node.op).prepare(p.ctx, Bound(inputs: ins, outputs: outs, workspace: ws, pool: pool, keep: keep)))
-            labels.append(node.op.rawValue + (node.attributes.string("activation").map { "+" + $0 } ?? ""))
+            labels.append(node.op.rawValue + (node.attributes.string("activation").map { "+" + $0 } ?? "")
+                          + (node.attributes.string("pool").map { "+" + $0 } ?? ""))
         }
         self.steps = steps
         stepLabels = labels
