@@ -60,12 +60,8 @@ func gemmPackA(_ a: UnsafePointer<Float>, lda: Int, trans: Bool, i0: Int, mb: In
         for q in 0..<fullPanels {
             let src = a + (i0 + q * mr) * lda + p0
             var d = dst + q * mr * kb
-            if mr == 6 {  // the AVX2 tile: six row streams, contiguous writes
-                let r0 = src, r1 = src + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
-                for p in 0..<kb {
-                    d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p]
-                    d += 6
-                }
+            if mr == 6 && simdPacking {
+                petrel_pack_a6_avx2(src, lda, kb, d)
             } else {
                 for p in 0..<kb {
                     var s = src + p
@@ -102,6 +98,11 @@ func gemmPackA(_ a: UnsafePointer<Float>, lda: Int, trans: Bool, i0: Int, mb: In
     }
 }
 
+/// The AVX2 packing kernels (8×8 register transposes) serve the 6-row A and 16-column B panels.
+/// MiniLM batch 8: scalar packing was 8 % of the inference (A of every Dense, and the transposed
+/// K of every attention product).
+let simdPacking = KernelTable.current.isa >= .avx2
+
 /// Packs op(B) rows [p0, p0+kb) × panels [panels) of NR columns starting at column j0 into `dst`
 /// with panel stride `panelStride` (each panel kb×NR row-major, columns past n zero). Row-major B is
 /// walked row by row (one sequential read of the row segment, NR-float runs written per panel);
@@ -121,6 +122,8 @@ func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int
                 for jj in 0..<nr { d[jj] = s[jj] }
             }
         }
+    } else if nr == 16 && simdPacking {
+        for q in full { petrel_pack_bt16_avx2(b + (j0 + q * nr) * ldb + p0, ldb, kb, dst + q * panelStride) }
     } else {
         for q in full {
             let d = dst + q * panelStride

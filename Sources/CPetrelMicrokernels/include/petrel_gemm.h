@@ -81,6 +81,12 @@ double petrel_peak_fma_ref(size_t iters, float *sink);
 double petrel_peak_fma_avx2(size_t iters, float *sink);
 double petrel_peak_fma_avx512(size_t iters, float *sink);
 
+/// Packing with 8×8 register transposes (AVX2; pack_avx2.c). One full 6-row panel of
+/// non-transposed A: dst[p·6 + i] = a[i·lda + p] for p < kb. One full 16-column panel of
+/// transposed B (column j is the contiguous row b + j·ldb): dst[p·16 + j] = b[j·ldb + p].
+void petrel_pack_a6_avx2(const float *a, size_t lda, size_t kb, float *dst);
+void petrel_pack_bt16_avx2(const float *b, size_t ldb, size_t kb, float *dst);
+
 /// Spin-wait hint for the thread pool (x86 `pause`).
 static inline void petrel_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
