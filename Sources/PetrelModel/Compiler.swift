@@ -123,6 +123,7 @@ public enum Compiler {
         passes.append(("attention-mask fusion", Fusion.fuseAttentionMask(&g)))
         passes.append(("MatMul/Gemm+bias+activation → Dense", try Fusion.fuseDense(&g)))
         passes.append(("transposes and scales folded into MatMul", Fusion.foldIntoMatMul(&g)))
+        passes.append(("attention fusion", Fusion.fuseAttention(&g)))
         passes.append(("Conv+activation fusion", Fusion.fuseConvActivation(&g)))
         passes.append(("Conv+MaxPool fusion", Fusion.fuseConvMaxPool(&g)))
         passes.append(("dead nodes", DeadNodeElimination.run(&g)))

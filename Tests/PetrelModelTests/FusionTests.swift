@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func petrelOpsAreNotAcceptedFromModelFiles() {
-        for op in ["Dense", "MaskBias"] {
+        for op in ["Dense", "MaskBias", "Attention"] {
             let m = onnxModel(inputs: [("x", 1, [2])], outputs: ["y"], nodes: [(op, ["x"], ["y"], [])])
             #expect(expectModelError(.unsupported, containing: "op \(op) (domain ai.onnx, opset 17) is not supported") {
                 _ = try ONNXImporter.importModel(m)
@@ -109,52 +109,43 @@ import Testing
         }
     }
 
-    @Test func attentionTransposesAndScaleFoldIntoMatMul() throws {
+    /// Attention as torch exports it, on q, k, v of [2, 6, 3, 4] ([batch, seq, heads, dim]): heads
+    /// transposed in, a scale, optionally an additive mask and the transpose back out.
+    func attentionModel(mask: Bool, transposeOut: Bool) -> Data {
         func perm(_ p: [Int64]) -> Onnx_AttributeProto { attr("perm", ints: p) }
-        let m = onnxModel(opset: 17, inputs: [("q", 1, [2, 6, 3, 4]), ("k", 1, [2, 6, 3, 4]), ("v", 1, [2, 6, 3, 4])],
-                          outputs: ["o"], nodes: [
+        var nodes: [(String, [String], [String], [Onnx_AttributeProto])] = [
             ("Transpose", ["q"], ["qt"], [perm([0, 2, 1, 3])]),
             ("Transpose", ["k"], ["kt"], [perm([0, 2, 3, 1])]),
             ("Transpose", ["v"], ["vt"], [perm([0, 2, 1, 3])]),
             ("MatMul", ["qt", "kt"], ["s"], []),
             ("Mul", ["s", "scale"], ["ss"], []),
-            ("Softmax", ["ss"], ["p"], []),
-            ("MatMul", ["p", "vt"], ["o"], []),
-        ], initializers: [floatInitializer("scale", [], [0.5])])
-        try compare(m, inputs: [randomInput([2, 6, 3, 4], seed: 1), randomInput([2, 6, 3, 4], seed: 2), randomInput([2, 6, 3, 4], seed: 3)],
+        ]
+        if mask { nodes.append(("Add", ["ss", "mask"], ["sm"], [])) }
+        nodes.append(("Softmax", [mask ? "sm" : "ss"], ["p"], []))
+        nodes.append(("MatMul", ["p", "vt"], [transposeOut ? "pv" : "o"], []))
+        if transposeOut { nodes.append(("Transpose", ["pv"], ["o"], [perm([0, 2, 1, 3])])) }
+        return onnxModel(opset: 17, inputs: [("q", 1, [2, 6, 3, 4]), ("k", 1, [2, 6, 3, 4]), ("v", 1, [2, 6, 3, 4])]
+                            + (mask ? [("mask", 1, [2, 1, 1, 6])] : []),
+                         outputs: ["o"], nodes: nodes, initializers: [floatInitializer("scale", [], [0.5])])
+    }
+
+    var qkv: [Tensor] { [randomInput([2, 6, 3, 4], seed: 1), randomInput([2, 6, 3, 4], seed: 2), randomInput([2, 6, 3, 4], seed: 3)] }
+
+    /// Without the transpose back, the product stays two MatMuls reading the inputs through strides.
+    @Test func attentionTransposesAndScaleFoldIntoMatMul() throws {
+        try compare(attentionModel(mask: false, transposeOut: false), inputs: qkv,
                     expectOps: ["MatMul": 2, "Softmax": 1], absentOps: ["Transpose", "Mul"])
     }
 
-    /// Conv+Relu+MaxPool(2×2, stride 2) becomes one Conv: pooled inside the Winograd kernel for
-    /// even 8×8 outputs, after the conv from the workspace for 7×7 (floor: 3×3) and for a 1×1
-    /// kernel that is not Winograd's; a padded or strided-differently pool stays separate.
-    @Test func maxPoolFusesIntoConv() throws {
-        for (side, k, pads) in [(8, 3, [1, 1, 1, 1]), (9, 3, [0, 0, 0, 0]), (8, 1, [0, 0, 0, 0])] {
-            let cin = 8, cout = 6
-            let m = onnxModel(opset: 13, inputs: [("x", 1, [2, Int64(cin), Int64(side), Int64(side)])], outputs: ["y"], nodes: [
-                ("Conv", ["x", "w", "b"], ["c"], [attr("kernel_shape", ints: [Int64(k), Int64(k)]), attr("pads", ints: pads.map(Int64.init))]),
-                ("Relu", ["c"], ["r"], []),
-                ("MaxPool", ["r"], ["y"], [attr("kernel_shape", ints: [2, 2]), attr("strides", ints: [2, 2])]),
-            ], initializers: [
-                floatInitializer("w", [Int64(cout), Int64(cin), Int64(k), Int64(k)], (0..<(cout * cin * k * k)).map { Float($0 % 17) / 17 - 0.5 }),
-                floatInitializer("b", [Int64(cout)], (0..<cout).map { Float($0) / 10 - 0.3 }),
-            ])
-            try compare(m, input: randomInput([2, cin, side, side]), expectOps: ["Conv": 1], absentOps: ["MaxPool", "Relu"])
+    /// The whole block becomes one Attention op with the same outputs, with or without the mask
+    /// (one key masked out with −inf).
+    @Test func attentionBlockFusesIntoOneOp() throws {
+        let mask = randomInput([2, 1, 1, 6], seed: 4)
+        mask.pointer(Float.self)[5] = -.infinity
+        for withMask in [true, false] {
+            try compare(attentionModel(mask: withMask, transposeOut: true), inputs: qkv + (withMask ? [mask] : []),
+                        expectOps: ["Attention": 1], absentOps: ["MatMul", "Softmax", "Transpose", "Mul", "Add"])
         }
-        let padded = onnxModel(opset: 13, inputs: [("x", 1, [1, 8, 8, 8])], outputs: ["y"], nodes: [
-            ("Conv", ["x", "w"], ["c"], [attr("pads", ints: [1, 1, 1, 1])]),
-            ("MaxPool", ["c"], ["y"], [attr("kernel_shape", ints: [2, 2]), attr("strides", ints: [2, 2]), attr("pads", ints: [1, 1, 0, 0])]),
-        ], initializers: [floatInitializer("w", [4, 8, 3, 3], (0..<288).map { Float($0 % 7) / 7 - 0.5 })])
-        try compare(padded, input: randomInput([1, 8, 8, 8]), expectOps: ["Conv": 1, "MaxPool": 1], absentOps: [])
-    }
-
-    @Test func convFusionAttributesAreRefusedInModelFiles() {
-        let m = onnxModel(inputs: [("x", 1, [1, 1, 4, 4])], outputs: ["y"], nodes: [
-            ("Conv", ["x", "w"], ["y"], [.with { $0.name = "pool"; $0.type = .string; $0.s = Data("MaxPool".utf8) }]),
-        ], initializers: [floatInitializer("w", [1, 1, 3, 3], Array(repeating: 1, count: 9))])
-        #expect(expectModelError(.invalidGraph, containing: "'pool' is not an attribute of Conv") {
-            _ = try ONNXImporter.importModel(m)
-        } == nil)
     }
 
     @Test func matMulAttributesAreRefusedInModelFiles() {

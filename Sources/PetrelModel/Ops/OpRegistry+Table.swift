@@ -9,6 +9,7 @@ extension OpRegistry {
         case .matMul: .matMul
         case .dense: .dense
         case .maskBias: .maskBias
+        case .attention: .attention
         case .conv: .conv
         case .batchNormalization: .batchNormalization
         case .maxPool: .pool(max: true)

@@ -7,11 +7,7 @@
 /// arithmetic instead; Petrel evaluates that part while planning, leaving four small ops per request.)
 extension Fusion {
     static func fuseAttentionMask(_ g: inout Graph) -> Int {
-        var count = 0
-        var changed = true
-        while changed {
-            changed = false
-            let uses = g.consumers()
+        untilFixpoint(&g) { g, uses in
             func only(_ v: Int?) -> Int? { g.soleReader(of: v, uses) }
             for (ci, cast) in g.nodes.enumerated() where cast.op == .cast && cast.attributes.int("to") == DType.float32.rawValue {
                 guard let m = cast.outputs[0], let si = only(m), g.nodes[si].op == .sub,
@@ -22,11 +18,10 @@ extension Fusion {
                 g.nodes[mi] = Node(op: .maskBias, version: 1, name: mul.name + "_maskbias", inputs: [cast.inputs[0]],
                                    outputs: [out], attributes: ["scale": .float(scale)])
                 g.removeNodes([ci, si])
-                count += 1; changed = true
-                break
+                return true
             }
+            return false
         }
-        return count
     }
 }
 

@@ -161,14 +161,18 @@ enum Fusion {
         return count
     }
 
+    /// Runs `rewrite` until it reports no change, counting the changes. Each call gets the
+    /// consumers of the graph as it stands and makes at most one rewrite (which invalidates them).
+    static func untilFixpoint(_ g: inout Graph, _ rewrite: (inout Graph, _ uses: [Int: [Int]]) -> Bool) -> Int {
+        var count = 0
+        while rewrite(&g, g.consumers()) { count += 1 }
+        return count
+    }
+
     /// Folds the sole reader of a Conv's output into the Conv: `attributes` says what the Conv
     /// gains for that reader (nil: it does not fuse), and the reader's output becomes the Conv's.
     static func fuseIntoConv(_ g: inout Graph, _ attributes: (_ conv: Node, _ reader: Node, Graph) -> [String: Attribute]?) -> Int {
-        var count = 0
-        var changed = true
-        while changed {
-            changed = false
-            let uses = g.consumers()
+        untilFixpoint(&g) { g, uses in
             for (i, n) in g.nodes.enumerated() where n.op == .conv {
                 guard let u = g.soleReader(of: n.outputs[0], uses), let extra = attributes(n, g.nodes[u], g),
                       let o = g.nodes[u].outputs[0] else { continue }
@@ -177,11 +181,10 @@ enum Fusion {
                 fused.outputs = [o]
                 g.nodes[u] = fused
                 g.removeNodes([i])
-                count += 1; changed = true
-                break
+                return true
             }
+            return false
         }
-        return count
     }
 
     /// Conv followed by an activation → Conv with the activation fused into its GEMM epilogue.
