@@ -161,8 +161,20 @@ func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePo
         return
     }
     if e.bias != nil { kern.epilogue(c, ldc, mt, nt, bias.col, bias.row, 0, 0, 0) }
-    let op = UnaryOp(e.activation)
-    for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
+    // The vector kernel is picked once per tile: through `Elementwise.unaryRange` each of the
+    // tile's rows (16 floats) paid the op switch and the table lookup.
+    let v = KernelTable.current.vector
+    let f: VectorKernels.Unary
+    switch e.activation {
+    case .gelu: f = v.gelu
+    case .sigmoid: f = v.sigmoid
+    case .tanh: f = v.tanh
+    default:
+        let op = UnaryOp(e.activation)
+        for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
+        return
+    }
+    for i in 0..<mt { f(c + i * ldc, c + i * ldc, nt) }
 }
 
 extension GemmEpilogue {
