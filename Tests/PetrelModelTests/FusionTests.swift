@@ -148,6 +148,38 @@ import Testing
         }
     }
 
+    /// Conv+Relu+MaxPool(2×2, stride 2) becomes one Conv: pooled inside the Winograd kernel for
+    /// even 8×8 outputs, after the conv from the workspace for 7×7 (floor: 3×3) and for a 1×1
+    /// kernel that is not Winograd's; a padded or strided-differently pool stays separate.
+    @Test func maxPoolFusesIntoConv() throws {
+        for (side, k, pads) in [(8, 3, [1, 1, 1, 1]), (9, 3, [0, 0, 0, 0]), (8, 1, [0, 0, 0, 0])] {
+            let cin = 8, cout = 6
+            let m = onnxModel(opset: 13, inputs: [("x", 1, [2, Int64(cin), Int64(side), Int64(side)])], outputs: ["y"], nodes: [
+                ("Conv", ["x", "w", "b"], ["c"], [attr("kernel_shape", ints: [Int64(k), Int64(k)]), attr("pads", ints: pads.map(Int64.init))]),
+                ("Relu", ["c"], ["r"], []),
+                ("MaxPool", ["r"], ["y"], [attr("kernel_shape", ints: [2, 2]), attr("strides", ints: [2, 2])]),
+            ], initializers: [
+                floatInitializer("w", [Int64(cout), Int64(cin), Int64(k), Int64(k)], (0..<(cout * cin * k * k)).map { Float($0 % 17) / 17 - 0.5 }),
+                floatInitializer("b", [Int64(cout)], (0..<cout).map { Float($0) / 10 - 0.3 }),
+            ])
+            try compare(m, input: randomInput([2, cin, side, side]), expectOps: ["Conv": 1], absentOps: ["MaxPool", "Relu"])
+        }
+        let padded = onnxModel(opset: 13, inputs: [("x", 1, [1, 8, 8, 8])], outputs: ["y"], nodes: [
+            ("Conv", ["x", "w"], ["c"], [attr("pads", ints: [1, 1, 1, 1])]),
+            ("MaxPool", ["c"], ["y"], [attr("kernel_shape", ints: [2, 2]), attr("strides", ints: [2, 2]), attr("pads", ints: [1, 1, 0, 0])]),
+        ], initializers: [floatInitializer("w", [4, 8, 3, 3], (0..<288).map { Float($0 % 7) / 7 - 0.5 })])
+        try compare(padded, input: randomInput([1, 8, 8, 8]), expectOps: ["Conv": 1, "MaxPool": 1], absentOps: [])
+    }
+
+    @Test func convFusionAttributesAreRefusedInModelFiles() {
+        let m = onnxModel(inputs: [("x", 1, [1, 1, 4, 4])], outputs: ["y"], nodes: [
+            ("Conv", ["x", "w"], ["y"], [.with { $0.name = "pool"; $0.type = .string; $0.s = Data("MaxPool".utf8) }]),
+        ], initializers: [floatInitializer("w", [1, 1, 3, 3], Array(repeating: 1, count: 9))])
+        #expect(expectModelError(.invalidGraph, containing: "'pool' is not an attribute of Conv") {
+            _ = try ONNXImporter.importModel(m)
+        } == nil)
+    }
+
     @Test func matMulAttributesAreRefusedInModelFiles() {
         let m = onnxModel(inputs: [("a", 1, [2, 2]), ("b", 1, [2, 2])], outputs: ["y"],
                           nodes: [("MatMul", ["a", "b"], ["y"], [attr("perm_a", ints: [1, 0])])])
