@@ -230,9 +230,10 @@ extension Gemm {
         let hasEpi = !epilogue.isIdentity
         let ukr = kern.microkernel
         // Narrow products read row-major A in place (no packing): a packed A block is reused once
-        // per NR panel, so with few panels (MLP layers, N ≤ 256) packing does not pay for itself;
-        // with many, packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
-        let rowA = transA || n > 16 * nr ? nil : kern.microkernelRowA
+        // per NR panel, so with few panels (MLP layers; MiniLM's N = 384 projections, whose Dense
+        // ops ran 2–3 % faster in place than packed) packing does not pay for itself; with many,
+        // packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
+        let rowA = transA || n > 24 * nr ? nil : kern.microkernelRowA
         // Bias + relu/clip/leaky fused into the row-A kernel's store on the last K pass.
         let fused = hasEpi && rowA != nil ? epilogue.activation.kernelCode : nil
         let rowAEpi = kern.microkernelRowAEpilogue
