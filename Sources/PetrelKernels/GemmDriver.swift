@@ -114,7 +114,17 @@ func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int
     // Panels entirely inside N, then at most one partial panel.
     let lastFull = min(panels.upperBound, (n - j0) / nr)
     let full = panels.lowerBound..<max(panels.lowerBound, lastFull)
-    if !trans {
+    if !trans && nr == 16 {
+        // One 64-byte vector per panel row: the element loop paid its aliasing checks per row
+        // (1 % of MiniLM, packing V in every attention head).
+        for p in 0..<kb {
+            let src = b + (p0 + p) * ldb + j0
+            for q in full {
+                let row = UnsafeRawPointer(src + q * nr).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(dst + q * panelStride + p * nr).storeBytes(of: row, as: SIMD16<Float>.self)
+            }
+        }
+    } else if !trans {
         for p in 0..<kb {
             let src = b + (p0 + p) * ldb + j0
             for q in full {
