@@ -22,7 +22,7 @@ public struct AttentionMask {
 /// for 128 × 128, inside L2) from the first product through the softmax to the second. Unfused,
 /// MiniLM at batch 8 wrote 6.3 MB of scores per layer to memory and read them back twice (the
 /// mask add, the softmax), then transposed the result back to [batch, seq, heads, dim].
-/// The steps are the unfused ops' own (GEMM, an add, `Softmax`'s row kernel), so results match.
+/// The steps are the unfused ops' own (GEMM, an add, `Softmax`'s row kernels), so results match.
 public enum Attention {
     /// Scratch floats `run` needs with `threads` threads.
     public static func scratchFloats(_ s: AttentionShape, threads: Int) -> Int {
@@ -42,13 +42,21 @@ public enum Attention {
             let scores = scratch + slot * sq * skv
             Gemm.sgemm(m: sq, n: skv, k: d, alpha: scale, a: q + b * sq * h * d + hd * d, lda: h * d, transA: false,
                        b: k + b * skv * h * d + hd * d, ldb: h * d, transB: true, c: scores, ldc: skv)
-            for i in 0..<sq {
-                let row = scores + i * skv
-                if let mask {
-                    let m = mask.base + b * mask.strides.batch + hd * mask.strides.head + i * mask.strides.query
-                    if mask.strides.key == 1 { for j in 0..<skv { row[j] += m[j] } } else { for j in 0..<skv { row[j] += m[0] } }
+            // Softmax's row kernels (max, exp-and-sum, scale) pass by pass over all rows rather
+            // than row by row: each pass over a 128-float row is short and waits on the previous
+            // one's result, while rows are independent and overlap.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: sq) { stat in
+                let v = KernelTable.current.vector, st = stat.baseAddress!
+                for i in 0..<sq {
+                    let row = scores + i * skv
+                    if let mask {
+                        let m = mask.base + b * mask.strides.batch + hd * mask.strides.head + i * mask.strides.query
+                        if mask.strides.key == 1 { for j in 0..<skv { row[j] += m[j] } } else { for j in 0..<skv { row[j] += m[0] } }
+                    }
+                    st[i] = v.max(row, skv)
                 }
-                Softmax.rowSoftmax(row, row, skv, log: false)
+                for i in 0..<sq { st[i] = v.expShiftSum(scores + i * skv, scores + i * skv, skv, st[i]) }
+                for i in 0..<sq { v.scaleShift(scores + i * skv, scores + i * skv, skv, 1 / st[i], 0) }
             }
             Gemm.sgemm(m: sq, n: dv, k: skv, a: scores, lda: skv, transA: false,
                        b: v + b * skv * h * dv + hd * dv, ldb: h * dv, transB: false, c: out + b * sq * h * dv + hd * dv, ldc: h * dv)
