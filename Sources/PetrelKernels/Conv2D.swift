@@ -40,8 +40,8 @@ public struct ConvParams: Equatable, Sendable {
 
 /// Convolution by one of four paths, picked per shape in `run`: Winograd F(2×2, 3×3) for 3×3
 /// stride-1 convs from 8 input channels (`runWinograd`), a direct kernel for the other stride-1
-/// ones (`runDirect`), a direct loop for depthwise ones, and otherwise im2col + GEMM: weights [Cout/g × K] are A (read in place), the im2col matrix is B,
-/// written directly in the GEMM's packed-panel layout (`im2colPacked`), so the output comes out
+/// ones (`runDirect`), a direct loop for depthwise ones, and otherwise im2col + GEMM: weights
+/// [Cout/g × K] are A (read in place), the im2col matrix is B, written directly in the GEMM's packed-panel layout (`im2colPacked`), so the output comes out
 /// channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
 /// with the activation. Small images are batched: the im2col columns of several images sit side by
 /// side in one matrix so one GEMM of useful width runs instead of many tiny ones (64 digits of 8×8:
@@ -255,17 +255,20 @@ public enum Conv2D {
     }
 
     static func winogradWeightFloats(_ p: ConvParams) -> Int { petrel_conv_winograd_weight_floats(p.cin, p.cout) }
+    /// Weight blocks of `PETREL_WINOGRAD_BLOCK` output channels.
+    static func winogradBlocks(_ p: ConvParams) -> Int {
+        (p.cout + Int(PETREL_WINOGRAD_BLOCK) - 1) / Int(PETREL_WINOGRAD_BLOCK)
+    }
     static func winogradScratchFloats(_ p: ConvParams) -> Int { petrel_conv_winograd_scratch_floats(p.cin, p.outH, p.outW) }
 
     /// Work items are (image, share of the weight blocks): whole images per thread when there are
     /// enough of them, else each image's blocks split between threads (each redoing the input
     /// transform, a small part of the work).
     static func winogradWorkers(_ p: ConvParams, threads: Int) -> (workers: Int, splits: Int) {
-        let blocks = (p.cout + Int(PETREL_WINOGRAD_BLOCK) - 1) / Int(PETREL_WINOGRAD_BLOCK)
         let macs = p.n * p.cout * p.outH * p.outW * p.kernelSize
         guard threads > 1, macs >= directParallelMACs else { return (1, 1) }
         if p.n >= threads { return (threads, 1) }
-        let splits = Swift.min(blocks, (threads + p.n - 1) / p.n)
+        let splits = Swift.min(winogradBlocks(p), (threads + p.n - 1) / p.n)
         return splits > 1 || p.n > 1 ? (Swift.min(threads, p.n * splits), splits) : (1, 1)
     }
 
@@ -280,7 +283,7 @@ public enum Conv2D {
         }
         let scratch = workspace + winogradWeightFloats(p), scratchFloats = winogradScratchFloats(p)
         let (workers, splits) = winogradWorkers(p, threads: pool?.threads ?? 1)
-        let blocks = (p.cout + Int(PETREL_WINOGRAD_BLOCK) - 1) / Int(PETREL_WINOGRAD_BLOCK)
+        let blocks = winogradBlocks(p)
         let code = epilogue.activation.kernelCode
         let (act, lo, hi) = code ?? (0, 0, 0)
         let (oh, ow, items) = (p.outH, p.outW, p.n * splits)

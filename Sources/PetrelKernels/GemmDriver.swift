@@ -179,10 +179,7 @@ func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePo
     case .gelu: f = v.gelu
     case .sigmoid: f = v.sigmoid
     case .tanh: f = v.tanh
-    default:
-        let op = UnaryOp(e.activation)
-        for i in 0..<mt { Elementwise.unaryRange(op, x: c + i * ldc, y: c + i * ldc, count: nt) }
-        return
+    case .none, .relu, .clip, .leakyRelu: return  // in the C epilogue above (`kernelCode`)
     }
     for i in 0..<mt { f(c + i * ldc, c + i * ldc, nt) }
 }

@@ -23,9 +23,11 @@ extension Fusion {
                     guard mask != mm1.outputs[0], let n = only(add.outputs[0]) else { continue }
                     dead.append(next); next = n
                 }
+                // Softmax over the keys: the last axis (before opset 13, an axis of 3 or −1 also
+                // flattens to rows of keys; its default of 1 does not).
                 let sm = g.nodes[next]
-                guard sm.op == .softmax, (sm.attributes.int("axis") ?? (sm.version >= 13 ? -1 : 1)) == -1 || sm.attributes.int("axis") == 3,
-                      let m2 = only(sm.outputs[0]) else { continue }
+                let axis = sm.attributes.int("axis") ?? (sm.version >= 13 ? -1 : 1)
+                guard sm.op == .softmax, axis == -1 || axis == 3, let m2 = only(sm.outputs[0]) else { continue }
                 let mm2 = g.nodes[m2]
                 guard mm2.op == .matMul, mm2.inputs[0] == sm.outputs[0], mm2.attributes.ints("perm_a") == nil,
                       mm2.attributes.ints("perm_b") == [0, 2, 1, 3], (mm2.attributes.float("alpha") ?? 1) == 1,
@@ -45,7 +47,9 @@ extension Fusion {
 
 extension OpImpl {
     /// Attention(Q, K, V[, mask]): Q [B, Sq, H, D], K [B, Skv, H, D], V [B, Skv, H, Dv], an additive
-    /// mask broadcastable to [B, H, Sq, Skv] → [B, Sq, H, Dv].
+    /// mask broadcastable to [B, H, Sq, Skv] → [B, Sq, H, Dv]. A mask that would broadcast the
+    /// scores up to a larger shape (the unfused Add allows it; no exporter writes it) is refused
+    /// while planning, with the shapes in the message.
     static let attention = OpImpl(
         infer: { ctx in
             let s = try attentionShape(ctx)

@@ -8,11 +8,7 @@
 /// scalar Mul of the result becomes the GEMM's alpha. MiniLM: 18 of 24 transposes and 6 Muls gone.
 extension Fusion {
     static func foldIntoMatMul(_ g: inout Graph) -> Int {
-        var count = 0
-        var changed = true
-        while changed {
-            changed = false
-            let uses = g.consumers()
+        untilFixpoint(&g) { g, uses in
             func single(_ v: Int?) -> Int? { g.soleReader(of: v, uses) }
             for (i, mm) in g.nodes.enumerated() where mm.op == .matMul {
                 // Operands fed by a transpose the GEMM can read through.
@@ -27,10 +23,8 @@ extension Fusion {
                     node.attributes[key] = .ints(perm)
                     g.nodes[i] = node
                     g.removeNodes([t])
-                    count += 1; changed = true
-                    break
+                    return true
                 }
-                if changed { break }
                 // A scalar Mul of the product.
                 if mm.attributes["alpha"] == nil, let m = single(mm.outputs[0]), g.nodes[m].op == .mul {
                     let mul = g.nodes[m]
@@ -43,11 +37,10 @@ extension Fusion {
                     node.outputs = [out]
                     g.nodes[m] = node
                     g.removeNodes([i])
-                    count += 1; changed = true
-                    break
+                    return true
                 }
             }
+            return false
         }
-        return count
     }
 }
