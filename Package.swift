@@ -10,6 +10,12 @@ import PackageDescription
 /// COpenSSL's module map therefore names no library; every target that uses it links these.
 let staticOpenSSL: [LinkerSetting] = [.linkedLibrary(":libssl.a"), .linkedLibrary(":libcrypto.a")]
 
+/// Release builds of the serving path skip Swift's dynamic exclusivity checks: every access to a
+/// class's stored property (an nghttp2 stream's headers, the executor's plan cache) went through
+/// `swift_beginAccess`, about 5 % of a small request's instructions (callgrind, digits-mlp over
+/// gRPC). Debug builds, and so the test suite, keep the checks.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Petrel",
     platforms: [.macOS(.v15)],
@@ -41,16 +47,16 @@ let package = Package(
                        providers: [.apt(["libnghttp2-dev"])]),
         .target(name: "CPetrelMicrokernels",
                 cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
-        .target(name: "PetrelKernels", dependencies: ["CPetrelMicrokernels"]),
+        .target(name: "PetrelKernels", dependencies: ["CPetrelMicrokernels"], swiftSettings: hotPath),
         .target(name: "PetrelModel", dependencies: [
             "PetrelKernels", "COpenSSL",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ], linkerSettings: staticOpenSSL),
+        ], swiftSettings: hotPath, linkerSettings: staticOpenSSL),
         // Pure codecs: Open Inference Protocol (REST JSON + binary extension, gRPC protobuf),
         // TF Serving REST, request validation against a signature. No I/O.
         .target(name: "PetrelProtocol", dependencies: [
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ]),
+        ], swiftSettings: hotPath),
         // HTTP/2 server and client: NIO channels feeding nghttp2 sessions, TLS through OpenSSL
         // memory BIOs with ALPN, HTTP/1.1 on the same port, gRPC framing.
         .target(name: "PetrelHTTP2", dependencies: [
@@ -58,7 +64,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ], linkerSettings: staticOpenSSL),
+        ], swiftSettings: hotPath, linkerSettings: staticOpenSSL),
         // The registry of deployed functions: revisions, traffic, tags, API keys (SQLite via GRDB).
         .target(name: "PetrelRegistry", dependencies: [
             "COpenSSL",
@@ -73,7 +79,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ]),
+        ], swiftSettings: hotPath),
         .executableTarget(name: "petrel", dependencies: [
             "PetrelModel", "PetrelKernels", "PetrelRuntime", "PetrelHTTP2", "PetrelProtocol", "PetrelRegistry",
             .product(name: "NIOPosix", package: "swift-nio"),

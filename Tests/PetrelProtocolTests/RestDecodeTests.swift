@@ -120,10 +120,49 @@ import Testing
         #expect(try parseFloat("12345678901234567890123") == 12345678901234567890123 as Float)
     }
 
+    /// Long FP32 arrays take the reader's fast path in chunks and hand anything unusual (NaN, null,
+    /// 20-digit literals, whitespace) back to the general path mid-array; the values must not care.
+    @Test func fp32ArraysMixingFastAndGeneralElements() throws {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var literals: [String] = []
+            var expected: [Float] = []
+            for i in 0..<(round * 17 + 1) {
+                let v = Float(bitPattern: UInt32.random(in: 0...0x7F7F_FFFF, using: &rng)) * (i % 3 == 0 ? -1 : 1)
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: literals.append("NaN"); expected.append(.nan)
+                case 1: literals.append(" null "); expected.append(.nan)
+                case 2: literals.append(format17(Double(v), digits: 25)); expected.append(v)
+                case 3: literals.append("\n\t\(Double(v).description) "); expected.append(v)
+                case 4: literals.append(String(Int.random(in: -100...100, using: &rng)) + ".0")
+                        expected.append(Float(literals.last!)!)
+                default: literals.append(v.description); expected.append(v)
+                }
+            }
+            let flat = try decode(#"{"inputs":[{"name":"x","datatype":"FP32","shape":[\#(literals.count)],"data":[\#(literals.joined(separator: ","))]}]}"#)
+            let rows = literals.count / 2
+            let pairs: [String] = (0..<rows).map { (r: Int) -> String in "[\(literals[2 * r]),\(literals[2 * r + 1])]" }
+            let nestedData = pairs.joined(separator: ",")
+            let nested = try decode(#"{"inputs":[{"name":"x","datatype":"FP32","shape":[\#(rows),2],"data":[\#(nestedData)]}]}"#)
+            let cases: [([Float], [Float])] = [(floats(flat.inputs[0].data), expected),
+                                               (floats(nested.inputs[0].data), Array(expected.prefix(2 * rows)))]
+            for (got, want) in cases {
+                #expect(got.count == want.count)
+                for (g, w) in zip(got, want) {
+                    #expect(g.bitPattern == w.bitPattern || (g.isNaN && w.isNaN), "\(g) != \(w)")
+                }
+            }
+        }
+        #expect(errorMessage { _ = try decode(#"{"inputs":[{"name":"x","datatype":"FP32","shape":[3],"data":[1, 2,]}]}"#) }
+            == "input 'x': invalid JSON at byte 66: expected a value after ','")
+        #expect(errorMessage { _ = try decode(#"{"inputs":[{"name":"x","datatype":"FP32","shape":[3],"data":[1,2 3]}]}"#) }
+            == "input 'x': invalid JSON at byte 65: expected ',' or ']', found '3'")
+    }
+
     /// "%.17g", what Python's repr may produce for a double at worst.
-    private func format17(_ d: Double) -> String {
-        var buf = [CChar](repeating: 0, count: 40)
-        _ = withVaList([d]) { vsnprintf(&buf, 40, "%.17g", $0) }
+    private func format17(_ d: Double, digits: Int = 17) -> String {
+        var buf = [CChar](repeating: 0, count: 48)
+        _ = withVaList([d]) { vsnprintf(&buf, 48, "%.\(digits)g", $0) }
         return String(cString: buf)
     }
 

@@ -53,4 +53,23 @@ import Testing
     func routes(method: String, path: String, expected: Route) {
         #expect(OIPRest.route(method: method, path: path) == expected, "\(method) \(path)")
     }
+
+    /// The plain infer route must agree with the general one wherever it answers at all.
+    @Test func plainInferRouteAgreesWithTheGeneralRoute() {
+        let pieces = ["/v2/models/", "m", "digits-mlp", "versions", "/", "2", ".", "..", "%41", "?q", "#f",
+                      "infer", "/infer", "é", "~a_b", "", "ready", "/v2"]
+        var rng = SystemRandomNumberGenerator()
+        var answered = 0
+        for i in 0..<20_000 {
+            var path = i % 2 == 0 ? "/v2/models/" : ""
+            for _ in 0..<Int.random(in: 0...6, using: &rng) { path += pieces.randomElement(using: &rng)! }
+            if i % 3 == 0 { path += "/infer" }
+            let method = i % 5 == 0 ? "GET" : "POST"
+            if let fast = OIPRest.plainInferRoute(method: method, path: path) {
+                answered += 1
+                #expect(fast == OIPRest.generalRoute(method: method, path: path), "\(method) \(path)")
+            }
+        }
+        #expect(answered > 200)
+    }
 }

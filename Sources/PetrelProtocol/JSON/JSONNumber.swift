@@ -130,8 +130,16 @@ extension JSONNumber {
     ///    large exponents take the standard library's parser.
     /// Python's json writes float32 data as 17-digit doubles ("0.10000000149011612"): case 2.
     func float(_ text: @autoclosure () -> String) -> Float {
-        if mantissa == 0 && !truncated { return negative ? -0.0 : 0.0 }
-        if !truncated && mantissa <= 1 << 24 && exponent >= -10 && exponent <= 10 {
+        if !truncated, let v = Self.fastFloat(negative: negative, mantissa: mantissa, exponent: exponent) { return v }
+        return Float(text()) ?? .nan
+    }
+
+    /// Cases 1 and 2 of `float` (and zero), shared with the reader's FP32 fast path so both give
+    /// the same bits; nil when only the standard library's parser can round correctly.
+    @inline(__always)
+    static func fastFloat(negative: Bool, mantissa: UInt64, exponent: Int) -> Float? {
+        if mantissa == 0 { return negative ? -0.0 : 0.0 }
+        if mantissa <= 1 << 24 && exponent >= -10 && exponent <= 10 {
             let m = Float(mantissa)
             let v = exponent < 0 ? m / exactFloatPowersOfTen[-exponent] : m * exactFloatPowersOfTen[exponent]
             return negative ? -v : v
@@ -147,6 +155,6 @@ extension JSONNumber {
                 }
             }
         }
-        return Float(text()) ?? .nan
+        return nil
     }
 }

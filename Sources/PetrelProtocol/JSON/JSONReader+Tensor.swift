@@ -29,8 +29,12 @@ extension JSONReader {
         let start = pos
         if level == dims.count { dims.append(-1) }  // -1: no array at this depth finished yet
         try enter(UInt8(ascii: "["))
-        var first = true
         var n = 0
+        if datatype == .fp32, leafLevel == nil || leafLevel == level + 1 {
+            n = readFloat32Run(into: &out)
+            if n > 0 { leafLevel = level + 1; count += n }
+        }
+        var first = n == 0
         while try nextElement(&first) {
             try readNested(datatype, level: level + 1, dims: &dims, leafLevel: &leafLevel, count: &count, into: &out)
             n += 1

@@ -4,6 +4,27 @@ public enum InferDataType: String, Sendable, CaseIterable, Hashable {
     case int8 = "INT8", int16 = "INT16", int32 = "INT32", int64 = "INT64"
     case fp16 = "FP16", fp32 = "FP32", fp64 = "FP64", bytes = "BYTES", bf16 = "BF16"
 
+    /// Written out: the synthesized initializer matched through `_findStringSwitchCase`, about
+    /// 1,000 instructions, and every tensor of every request names its datatype. The names are at
+    /// most 7 bytes, so each is compared as one integer (bytes, and the length in the top byte).
+    public init?(rawValue: String) {
+        guard let key = Self.pack(rawValue), let i = Self.packedNames.firstIndex(of: key) else { return nil }
+        self = Self.allCases[i]
+    }
+
+    private static let packedNames: [UInt64] = allCases.map { pack($0.rawValue)! }
+
+    private static func pack(_ s: String) -> UInt64? {
+        var key: UInt64 = 0
+        var n = 0
+        for b in s.utf8 {
+            n += 1
+            guard n <= 7 else { return nil }
+            key = key << 8 | UInt64(b)
+        }
+        return key | UInt64(n) << 56
+    }
+
     /// Bytes per element in the raw layout; nil for BYTES, whose elements carry their own length.
     public var byteSize: Int? {
         switch self {
