@@ -19,6 +19,7 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
     private var context: ChannelHandlerContext?
     private var inRead = false
     private var heldRead = false
+    private var flushScheduled = false
     private let events: ConnectionEvents?
     private let uploadFromAnywhere: Bool
 
@@ -104,10 +105,19 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, @unchecked S
 
     // MARK: ResponseSink
 
+    /// Answers given outside a read (a batch run at the end of the loop's tick, an offloaded
+    /// inference, a worker's reply) are written together once the tick's other work is done:
+    /// one `write` for all of them rather than one each.
     func complete(stream: Int32, response: HTTPResponse) {
-        guard context != nil else { return }
+        guard let context else { return }
         session.respond(stream: stream, response)
-        if !inRead { flush() }
+        if !inRead && !flushScheduled {
+            flushScheduled = true
+            context.eventLoop.execute { [self] in
+                flushScheduled = false
+                flush()
+            }
+        }
     }
 
     /// Moves nghttp2's pending frames into the channel while it is writable.

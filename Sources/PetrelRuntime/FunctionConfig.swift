@@ -40,6 +40,10 @@ public struct FunctionConfig: Equatable, Sendable {
     public var scaling = ScalingConfig()
     /// `auth:` — who may invoke it.
     public var auth = Auth.public
+    /// `batching: {maxBatchSize: N}` — requests arriving together run as one batch of up to N
+    /// rows (Triton's dynamic batching). Off (0) unless asked for: only the function's author knows
+    /// that its model treats batch rows independently.
+    public var maxBatchSize = 0
 
     public enum Auth: String, Equatable, Sendable {
         /// Anyone who can reach the server.
@@ -69,7 +73,7 @@ public struct FunctionConfig: Equatable, Sendable {
     }
 
     public static let fileName = "function.yaml"
-    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs", "limits", "scaling", "auth"]
+    static let keys: Set<String> = ["name", "description", "model", "inputs", "outputs", "limits", "scaling", "auth", "batching"]
 
     public static func load(directory: String) throws -> FunctionConfig {
         let path = (directory as NSString).appendingPathComponent(fileName)
@@ -131,6 +135,17 @@ public struct FunctionConfig: Equatable, Sendable {
         if let a = map["auth"] {
             guard let s = a as? String, let auth = Auth(rawValue: s) else { throw fail("auth", "= \(a): must be public or key") }
             config.auth = auth
+        }
+        if let b = map["batching"] {
+            guard let m = b as? [String: Any] else { throw fail("batching", "= \(b): must be a mapping with maxBatchSize") }
+            for key in m.keys.sorted() where key != "maxBatchSize" {
+                throw fail("batching.\(key)", "unknown key (known keys: maxBatchSize)")
+            }
+            guard let v = m["maxBatchSize"] else { throw fail("batching.maxBatchSize", "is required") }
+            guard let n = v as? Int, n >= 1, n <= 1024 else {
+                throw fail("batching.maxBatchSize", "= \(v): must be an integer in 1...1024 (1 = no batching)")
+            }
+            config.maxBatchSize = n
         }
         for key in ["inputs", "outputs"] {
             let list = (key == "inputs" ? config.inputs : config.outputs) ?? []

@@ -14,6 +14,8 @@ public final class LoadedFunction: @unchecked Sendable {
     /// cores belong to the other event loops. Same graph and weights, its own plan cache.
     public let inlineExecutor: Executor
     public let signature: ModelSignature
+    /// Inline requests waiting for the end of their event loop's tick (`batching.maxBatchSize`).
+    let batcher = InlineBatcher()
     /// In-process serving has one version per function; revisions arrive with the registry.
     public var version = "1"
     /// One batch-1 inference measured at load: requests whose estimated cost is below
@@ -55,6 +57,9 @@ public final class LoadedFunction: @unchecked Sendable {
         inlineExecutor = try prepared?.inlineExecutor ?? Executor(graph: model.graph, threads: 1)
         signature = ModelSignature(name: config.name, versions: [version], platform: "petrel_onnx",
                                    inputs: executor.inputs.map(TensorBridge.spec), outputs: executor.outputs.map(TensorBridge.spec))
+        if config.maxBatchSize > 1, let problem = Self.batchingProblem(executor.inputs + executor.outputs) {
+            throw ConfigError(file: config.file, key: "batching.maxBatchSize", message: "= \(config.maxBatchSize): \(problem)")
+        }
         if let prepared, prepared.executor != nil {
             measured = prepared.measured
         } else if warm {
@@ -80,6 +85,30 @@ public final class LoadedFunction: @unchecked Sendable {
         }
     }
     static let calibrationRuns = 4
+
+    /// Why requests to this model cannot be stacked along dim 0, or nil: every input and output
+    /// must start with the same symbolic dim (the batch) so rows can be joined and split again.
+    static func batchingProblem(_ tensors: [TensorSignature]) -> String? {
+        var batch: String?
+        for t in tensors {
+            guard case .symbol(let name)? = t.shape.first else {
+                return "needs every input and output to start with a symbolic batch dim; '\(t.name)' has shape [\(t.shape.map(\.description).joined(separator: ", "))]"
+            }
+            if let b = batch, b != name {
+                return "needs one batch dim across inputs and outputs; '\(t.name)' starts with '\(name)', others with '\(b)'"
+            }
+            batch = name
+        }
+        return nil
+    }
+
+    /// Rows an inline batch may hold: the configured maximum, and no more than the inline budget
+    /// pays for at the batch-1 time (a conservative bound, since a row costs less in a batch).
+    public var inlineBatchRows: Int {
+        let warm = warmNanos
+        guard config.maxBatchSize > 1, warm > 0 else { return 1 }
+        return max(1, min(config.maxBatchSize, Int(Self.inlineBudgetNanos / warm)))
+    }
 
     /// Whether a request with this batch size should run on the event loop.
     public func runsInline(batch: Int) -> Bool {

@@ -59,6 +59,22 @@ public final class FunctionMetrics: @unchecked Sendable {
 
     public func started() { inFlight.increment() }
 
+    private var batchCounters: (executions: Counter, rows: Counter)?
+
+    /// A batch of several requests ran as one execution (Triton reports the same pair as
+    /// execution and inference counts); made on first use, so unbatched functions add no series.
+    public func batched(rows: Int) {
+        let c: (executions: Counter, rows: Counter) = lock.withLock {
+            if let c = batchCounters { return c }
+            let c = (Counter(label: "petrel_batch_executions_total", dimensions: [("function", name)]),
+                     Counter(label: "petrel_batched_rows_total", dimensions: [("function", name)]))
+            batchCounters = c
+            return c
+        }
+        c.executions.increment()
+        c.rows.increment(by: rows)
+    }
+
     public func finished(proto: WireProtocol, status: String, nanos: UInt64, wasInFlight: Bool) {
         if wasInFlight { inFlight.decrement() }
         counter(proto, status).increment()

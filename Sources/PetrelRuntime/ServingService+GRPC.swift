@@ -34,7 +34,7 @@ extension ServingService {
         case .failure(let e): return finish(reply, .failure(e), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
         }
         handles(f.name).started()
-        infer(f, request) { [self] result in
+        infer(f, request, on: call.eventLoop) { [self] result in
             let encoded = result.flatMap { (req, resp) in
                 Result { () throws(ProtocolError) in try OIPGrpc.encodeInferResponse(resp, request: req) }
             }

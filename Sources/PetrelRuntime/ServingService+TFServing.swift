@@ -1,9 +1,10 @@
+import NIOCore
 import PetrelHTTP2
 import PetrelProtocol
 
 /// TF Serving's `:predict` in row and columnar form (status and metadata are `MetadataAnswers`).
 extension ServingService {
-    func predictTFServing(_ name: String, _ version: String?, _ label: String?, _ request: HTTPRequest,
+    func predictTFServing(_ name: String, _ version: String?, _ label: String?, _ request: HTTPRequest, on loop: EventLoop,
                           done: @escaping (HTTPResponse, String, ServingMetrics.WireProtocol, Bool) -> Void) {
         let f: LoadedFunction
         switch answers.resolve(name, version, label: label) {
@@ -17,7 +18,7 @@ extension ServingService {
         } catch {
             return done(self.error(error), f.name, .tfserving, true)
         }
-        infer(f, predict.inference) { [self] result in
+        infer(f, predict.inference, on: loop) { [self] result in
             switch result {
             case .failure(let e): done(self.error(e), f.name, .tfserving, true)
             case .success(let (_, resp)):

@@ -88,7 +88,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             } catch {
                 return done(self.error(error), f.name, .rest, true)
             }
-            infer(f, decoded) { [self] result in
+            infer(f, decoded, on: responder.eventLoop) { [self] result in
                 switch result {
                 case .failure(let e): done(self.error(e), f.name, .rest, true)
                 case .success(let (req, resp)):
@@ -103,7 +103,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
                 }
             }
         case .tfsPredict(let name, let version, let label):
-            predictTFServing(name, version, label, request, done: done)
+            predictTFServing(name, version, label, request, on: responder.eventLoop, done: done)
         case .methodNotAllowed(let allow):
             var r = json(405, OIPRest.encodeError(message: "method \(request.method) not allowed for \(pathOnly(request.path)); allowed: \(allow)"))
             r.headers.add("allow", allow)
@@ -117,7 +117,7 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
 
     /// Validates, converts and runs one request; `completion` may run on an event loop (inline)
     /// or on the inference queue.
-    func infer(_ f: LoadedFunction, _ request: InferRequest,
+    func infer(_ f: LoadedFunction, _ request: InferRequest, on loop: EventLoop,
                completion: @escaping @Sendable (Result<(InferRequest, InferResponse), ProtocolError>) -> Void) {
         var request = request
         do {
@@ -127,7 +127,11 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         }
         let req = request
         let batch = request.inputs.first?.shape.first ?? 1
-        if f.runsInline(batch: batch) {
+        if f.config.maxBatchSize > 1, f.runsInline(batch: batch), loop.inEventLoop {
+            if f.batcher.add(.init(request: req, completion: completion), loop: loop) {
+                loop.execute { [self] in runBatches(f, f.batcher.take(loop: loop)) }
+            }
+        } else if f.runsInline(batch: batch) {
             completion(Self.run(f, f.inlineExecutor, req).map { (req, $0) })
         } else {
             inferenceQueue.async {
@@ -136,6 +140,24 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
                 f.noteRun(nanos: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)
                 completion(result.map { (req, $0) })
             }
+        }
+    }
+
+    /// One tick's queued requests of `f`, as batches of up to `inlineBatchRows` rows. A batch that
+    /// fails, or whose outputs do not split by rows, is run again request by request, so a request
+    /// never gets an error (or an answer) that is not its own.
+    func runBatches(_ f: LoadedFunction, _ items: [InlineBatcher.Pending]) {
+        let requests = items.map(\.request)
+        for g in BatchAssembly.groups(requests, maxRows: f.inlineBatchRows) {
+            if g.count > 1, case .success(let response) = Self.run(f, f.inlineExecutor, BatchAssembly.stack(requests[g])),
+               let parts = BatchAssembly.split(response, requests[g]) {
+                let rows = parts.reduce(0) { $0 + ($1.outputs.first?.shape.first ?? 0) }
+                f.batcher.noteBatch(rows: rows)
+                handles(f.name).batched(rows: rows)
+                for (i, part) in zip(g, parts) { items[i].completion(.success((requests[i], part))) }
+                continue
+            }
+            for i in g { items[i].completion(Self.run(f, f.inlineExecutor, requests[i]).map { (requests[i], $0) }) }
         }
     }
 

@@ -26,6 +26,17 @@ import Testing
         #expect(c.auth == .public && c.renames.isEmpty)
     }
 
+    @Test func batchingSettings() throws {
+        let base = "name: f\nmodel: m.onnx\n"
+        #expect(try parse(base).maxBatchSize == 0)
+        #expect(try parse(base + "batching:\n  maxBatchSize: 16\n").maxBatchSize == 16)
+        #expect(message(base + "batching: 16\n") == "f/function.yaml: batching: = 16: must be a mapping with maxBatchSize")
+        #expect(message(base + "batching:\n  maxBatchSize: 0\n")
+            == "f/function.yaml: batching.maxBatchSize: = 0: must be an integer in 1...1024 (1 = no batching)")
+        #expect(message(base + "batching:\n  delay: 1ms\n")
+            == "f/function.yaml: batching.delay: unknown key (known keys: maxBatchSize)")
+    }
+
     @Test func renamesAndAuth() throws {
         let c = try parse("""
             name: digits
@@ -55,7 +66,7 @@ import Testing
         ("name: x", "f/function.yaml: model: is required (the ONNX file, relative to the folder)"),
         ("name: x\nmodel: ../../etc/passwd", #"f/function.yaml: model: = "../../etc/passwd": must stay inside the function's folder"#),
         ("name: x\nmodel: /abs.onnx", "must stay inside the function's folder"),
-        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: auth, description, inputs, limits, model, name, outputs, scaling)"),
+        ("name: x\nmodel: m.onnx\nmodle: y", "f/function.yaml: modle: unknown key (known keys: auth, batching, description, inputs, limits, model, name, outputs, scaling)"),
         ("name: x\nmodel: m.onnx\ninputs: 3", "f/function.yaml: inputs: must be a list of {name, datatype, shape}"),
         ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: FP32\n    shape: [1, x]", "must be a list of integers, -1 for any size"),
         ("name: x\nmodel: m.onnx\ninputs:\n  - name: a\n    datatype: float\n    shape: [1]", "f/function.yaml: inputs[0].datatype: = float: must be one of BOOL, UINT8"),

@@ -1,0 +1,47 @@
+import Foundation
+import NIOCore
+import PetrelProtocol
+
+/// Dynamic batching's queue: requests for one function that reach one event loop in the same
+/// tick (one read can carry many HTTP/2 streams, and a tick serves every ready connection) wait
+/// until the loop's I/O for that tick is done, then run as batches. No timer: nothing waits for
+/// requests that have not arrived, so a lone request pays only a task hop on its loop.
+///
+/// Measured on digits-mlp: a batch of 16 rows costs 1.7 µs per row against 4 µs for one row
+/// (the GEMV streams the weights once per row; a GEMM once per batch).
+final class InlineBatcher: @unchecked Sendable {
+    typealias Completion = @Sendable (Result<(InferRequest, InferResponse), ProtocolError>) -> Void
+    struct Pending {
+        var request: InferRequest
+        var completion: Completion
+    }
+
+    private let lock = NSLock()
+    private var queues: [ObjectIdentifier: [Pending]] = [:]
+    private var counts = (batches: 0, rows: 0)
+
+    /// Batches of more than one request run so far, and the rows they held.
+    var stats: (batches: Int, rows: Int) { lock.withLock { counts } }
+
+    func noteBatch(rows: Int) { lock.withLock { counts.batches += 1; counts.rows += rows } }
+
+    /// Queues a request; true when it is the first of its tick and the caller must schedule `take`.
+    func add(_ p: Pending, loop: EventLoop) -> Bool {
+        let key = ObjectIdentifier(loop)
+        return lock.withLock {
+            let first = queues[key, default: []].isEmpty
+            queues[key, default: []].append(p)
+            return first
+        }
+    }
+
+    /// Everything queued on `loop` since its last `take`.
+    func take(loop: EventLoop) -> [Pending] {
+        let key = ObjectIdentifier(loop)
+        return lock.withLock {
+            let items = queues[key] ?? []
+            queues[key] = []
+            return items
+        }
+    }
+}
