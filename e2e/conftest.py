@@ -30,6 +30,7 @@ class Server:
 
     def __init__(self, *extra, functions=FUNCTIONS, env=None, ready_timeout=300, workers=False, registry=None):
         self.log = []
+        self.workers = workers
         mode = [] if workers else ["--in-process"]
         self.registry = None
         self.admin_key = None

@@ -38,10 +38,11 @@ public final class LoadedFunction: @unchecked Sendable {
     /// From an artifact already compiled (a worker maps it; ONNX is never read again).
     /// `warm: false` (workers) skips the warm-up runs, which would lengthen a cold start; the first
     /// request then runs off the event loop and its time decides where later ones run.
-    public convenience init(name: String, artifactPath: String, threads: Int, warm: Bool) throws {
+    public convenience init(name: String, artifactPath: String, threads: Int, warm: Bool, maxBatchSize: Int = 0) throws {
         let digest = ((artifactPath as NSString).lastPathComponent as NSString).deletingPathExtension
-        let config = FunctionConfig(name: name, description: nil, model: artifactPath, inputs: nil, outputs: nil,
+        var config = FunctionConfig(name: name, description: nil, model: artifactPath, inputs: nil, outputs: nil,
                                     directory: (artifactPath as NSString).deletingLastPathComponent)
+        config.maxBatchSize = maxBatchSize
         if let p = PremappedArtifacts.shared.take(artifactPath, threads: threads) {
             try self.init(config: config, model: p.model, digest: digest, threads: threads, warm: warm, prepared: p)
         } else {
@@ -57,9 +58,7 @@ public final class LoadedFunction: @unchecked Sendable {
         inlineExecutor = try prepared?.inlineExecutor ?? Executor(graph: model.graph, threads: 1)
         signature = ModelSignature(name: config.name, versions: [version], platform: "petrel_onnx",
                                    inputs: executor.inputs.map(TensorBridge.spec), outputs: executor.outputs.map(TensorBridge.spec))
-        if config.maxBatchSize > 1, let problem = Self.batchingProblem(executor.inputs + executor.outputs) {
-            throw ConfigError(file: config.file, key: "batching.maxBatchSize", message: "= \(config.maxBatchSize): \(problem)")
-        }
+        try Self.checkBatching(config, executor.inputs + executor.outputs)
         if let prepared, prepared.executor != nil {
             measured = prepared.measured
         } else if warm {
@@ -85,6 +84,14 @@ public final class LoadedFunction: @unchecked Sendable {
         }
     }
     static let calibrationRuns = 4
+
+    /// Deploys (and in-process loads) refuse `batching:` on a model it cannot apply to, so a
+    /// worker never meets the error at a cold start.
+    static func checkBatching(_ config: FunctionConfig, _ tensors: [TensorSignature]) throws {
+        if config.maxBatchSize > 1, let problem = batchingProblem(tensors) {
+            throw ConfigError(file: config.file, key: "batching.maxBatchSize", message: "= \(config.maxBatchSize): \(problem)")
+        }
+    }
 
     /// Why requests to this model cannot be stacked along dim 0, or nil: every input and output
     /// must start with the same symbolic dim (the batch) so rows can be joined and split again.

@@ -21,6 +21,7 @@ struct Worker: ParsableCommand {
     @Option(help: "The function's name (with --artifact).") var name: String?
     @Option(help: "The revision number it answers as (model_version); any requested version is accepted: the gateway resolved it.") var version: String?
     @Option(help: "A function folder to compile and serve (standalone).") var function: String?
+    @Option(help: "Dynamic batching's largest batch, in rows (function.yaml's batching.maxBatchSize; with --artifact).") var maxBatchSize: Int?
     @Option(help: "File descriptor to report phases on (`PHASE NANOS` lines).") var reportFd: Int32?
     @Option(help: "File descriptor whose end-of-file means the gateway is gone: exit.") var lifelineFd: Int32?
     @Flag(help: "Log one line per request.") var accessLog = false
@@ -37,7 +38,8 @@ struct Worker: ParsableCommand {
     }
 
     func run() throws {
-        try WorkerOptions(socket: socket, listenFd: listenFd, listen: listen, artifact: artifact, name: name, version: version, function: function,
+        try WorkerOptions(socket: socket, listenFd: listenFd, listen: listen, artifact: artifact, name: name, version: version,
+                          maxBatchSize: maxBatchSize ?? 0, function: function,
                           reportFd: reportFd, lifelineFd: lifelineFd, accessLog: accessLog, memoryLimit: memoryLimit,
                           warmArtifact: warmArtifact, premap: premap, threads: threads.count).run()
     }
@@ -53,6 +55,7 @@ struct WorkerOptions {
     var artifact: String?
     var name: String?
     var version: String?
+    var maxBatchSize = 0
     var function: String?
     var reportFd: Int32?
     var lifelineFd: Int32?
@@ -82,6 +85,7 @@ struct WorkerOptions {
             case "--artifact": w.artifact = v
             case "--name": w.name = v
             case "--version": w.version = v
+            case "--max-batch-size": guard let n = Int(v), (0...1024).contains(n) else { return nil }; w.maxBatchSize = n
             case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
             case "--threads": guard let n = Int(v), (1...256).contains(n) else { return nil }; w.threads = n
@@ -138,14 +142,14 @@ struct WorkerOptions {
                 // Compiled and checked here; the worker maps the artifact once, as a spawned one does.
                 let config = try FunctionConfig.load(directory: dir)
                 let (_, report, _) = try Deployer.compileChecked(config, threads: threads)
-                service.load(name: config.name, artifactPath: report.artifactPath)
+                service.load(name: config.name, artifactPath: report.artifactPath, maxBatchSize: config.maxBatchSize)
             } catch {
                 stderrLine("error: \(error)")
                 throw ExitCode(2)
             }
         }
         // Mapping starts before the server: on the load thread it overlaps the event loop's start.
-        if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version) }
+        if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version, maxBatchSize: maxBatchSize) }
         if socket != nil { config.eventLoopThreads = 1 }   // one connection, the gateway's
         let server: HTTPServer
         do {

@@ -77,6 +77,7 @@ public enum Deployer {
         } catch let e as RenameError { throw config.configError(e) }
         let sig = signature(config, model)
         try LoadedFunction.check(config, against: sig)
+        try LoadedFunction.checkBatching(config, model.graph.inputSignature + model.graph.outputSignature)
         return (model, report, sig)
     }
 

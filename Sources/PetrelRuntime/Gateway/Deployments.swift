@@ -228,6 +228,7 @@ extension PoolSettings {
         timeout = .nanoseconds(Int64(config.limits.timeoutSeconds * 1e9))
         memoryLimitBytes = config.limits.memoryBytes
         queueLimit = config.limits.queue
+        maxBatchSize = config.maxBatchSize
         self.threads = threads
     }
 }

@@ -19,6 +19,8 @@ public struct PoolSettings: Sendable {
     public var startTimeout: TimeAmount = .seconds(60)
     public var memoryLimitBytes: Int?
     public var threads = 1
+    /// `batching.maxBatchSize`, passed to each worker (0 = no batching).
+    public var maxBatchSize = 0
     public init() {}
 }
 
@@ -307,6 +309,7 @@ final class FunctionPool: @unchecked Sendable {
                     "--artifact", artifactPath, "--name", name, "--version", version,
                     "--report-fd", "3", "--lifeline-fd", "4", "--threads", String(settings.threads)]
         if let m = settings.memoryLimitBytes { args += ["--memory-limit", String(m)] }
+        if settings.maxBatchSize > 1 { args += ["--max-batch-size", String(settings.maxBatchSize)] }
         do {
             let listener = try SpawnedWorker.listeningSocket(path: w.socketPath)
             w.process = try SpawnedWorker.spawn(executable: executable, arguments: args, listening: listener,
@@ -351,7 +354,7 @@ final class FunctionPool: @unchecked Sendable {
     private func specialise(_ w: WorkerSlot, client: HTTP2Client) {
         w.client = client
         client.send(HTTPRequest(method: "POST", path: "/petrel/specialise", headers: ["content-type": "text/plain"],
-                                body: Array("\(name)\n\(artifactPath)\n\(version)".utf8))).hop(to: eventLoop).whenComplete { [self] result in
+                                body: Array("\(name)\n\(artifactPath)\n\(version)\n\(settings.maxBatchSize)".utf8))).hop(to: eventLoop).whenComplete { [self] result in
             guard case .success(let r) = result, r.status == 202 else {
                 logger.error("prewarmed worker refused to specialise: \(result)")
                 w.process?.forceKill()

@@ -31,7 +31,7 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// Maps the artifact on a background thread; requests queue until it is done.
     /// `version`: the revision this worker runs (gateway mode): it answers any requested version
     /// as that one, since the gateway already resolved tags, numbers and traffic to it.
-    public func load(name: String, artifactPath: String, version: String? = nil) {
+    public func load(name: String, artifactPath: String, version: String? = nil, maxBatchSize: Int = 0) {
         let start: Bool = lock.withLock {
             guard case .empty = state else { return false }
             state = .loading
@@ -41,7 +41,8 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             let next: State
             do {
-                let f = try LoadedFunction(name: name, artifactPath: artifactPath, threads: threads, warm: false)
+                let f = try LoadedFunction(name: name, artifactPath: artifactPath, threads: threads, warm: false,
+                                           maxBatchSize: maxBatchSize)
                 if let version { f.version = version }
                 let service = ServingService(catalog: FunctionCatalog([f]), metrics: ServingMetrics(), prometheus: nil,
                                              logger: logger, accessLog: accessLog, anyVersion: version != nil)
@@ -118,16 +119,17 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
         }
     }
 
-    /// Body: the function's name, the artifact's path and (optionally) the revision number, a line
-    /// each. Plain text on purpose: the
+    /// Body: the function's name, the artifact's path and optionally the revision number and the
+    /// largest batch (`batching.maxBatchSize`), a line each. Plain text on purpose: the
     /// first use of Foundation's JSON in a fresh process costs milliseconds of this cold start.
     private func specialise(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
-        guard lines.count == 2 || lines.count == 3, !lines[0].isEmpty, !lines[1].isEmpty else {
+        let maxBatch = lines.count == 4 ? Int(lines[3]) : 0
+        guard (2...4).contains(lines.count), !lines[0].isEmpty, !lines[1].isEmpty, let maxBatch else {
             return responder.respond(HTTPResponse(status: 400, contentType: "application/json",
-                                                  body: OIPRest.encodeError(message: "specialise needs two or three lines: name, artifact path, version")))
+                                                  body: OIPRest.encodeError(message: "specialise needs two to four lines: name, artifact path, version, largest batch")))
         }
         responder.respond(HTTPResponse(status: 202, contentType: "text/plain", body: Array("mapping\n".utf8)))
-        load(name: lines[0], artifactPath: lines[1], version: lines.count == 3 ? lines[2] : nil)
+        load(name: lines[0], artifactPath: lines[1], version: lines.count >= 3 ? lines[2] : nil, maxBatchSize: maxBatch)
     }
 }
