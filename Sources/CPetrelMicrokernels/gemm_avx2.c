@@ -5,6 +5,8 @@
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx2,fma")))
+#define AVX2 TGT
+#include "vec_avx2_math.h"
 enum { MR = 6, NR = 16 };
 
 TGT static inline void store_row(float *c, __m256 lo, __m256 hi, __m256 va, __m256 vb, int readc) {
@@ -122,6 +124,7 @@ TGT static inline __m256 epi_act(__m256 x, int act, __m256 p0, __m256 p1) {
     case 1: return _mm256_max_ps(x, zero);
     case 2: return _mm256_min_ps(_mm256_max_ps(x, p0), p1);
     case 3: return _mm256_blendv_ps(_mm256_mul_ps(x, p0), x, _mm256_cmp_ps(x, zero, _CMP_GE_OQ));
+    case 4: return gelu8(x);
     default: return x;
     }
 }
@@ -274,6 +277,7 @@ TGT void petrel_gemm_epilogue_avx2(float *c, size_t ldc, size_t m, size_t n, con
             case 1: x = _mm256_max_ps(x, zero); break;
             case 2: x = _mm256_min_ps(_mm256_max_ps(x, lo), hi); break;
             case 3: x = _mm256_blendv_ps(_mm256_mul_ps(x, lo), x, _mm256_cmp_ps(x, zero, _CMP_GE_OQ)); break;
+            case 4: x = gelu8(x); break;
             default: break;
             }
             if (left >= 8) _mm256_storeu_ps(r + j, x); else _mm256_maskstore_ps(r + j, mask, x);

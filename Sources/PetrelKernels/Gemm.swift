@@ -43,6 +43,16 @@ extension Activation {
     }
 }
 
+extension GemmKernels {
+    /// `kernelCode`, plus GELU (4) where this table's GEMM epilogues compute it in registers: the
+    /// separate vector pass over each tile (one call per 16-float row) cost MiniLM's FFN about
+    /// 3 % of the model at batch 8. Convolutions keep `kernelCode`.
+    func epilogueCode(_ a: Activation) -> (act: Int32, p0: Float, p1: Float)? {
+        if case .gelu = a, epilogueComputesGelu { return (4, 0, 0) }
+        return a.kernelCode
+    }
+}
+
 /// B pre-packed in the layout of the current kernel table (see `Gemm.packB`).
 /// Layout: ceil(N/NR) column panels, each K×NR row-major and zero-padded in N.
 public struct PackedBLayout: Equatable, Sendable {

@@ -163,10 +163,10 @@ func gemmPackB(_ b: UnsafePointer<Float>, ldb: Int, trans: Bool, n: Int, j0: Int
 func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, ldc: Int,
                       row0: Int, col0: Int, mt: Int, nt: Int) {
     let bias = e.biasPointers(row0: row0, col0: col0)
-    // Bias and the piecewise-linear activations in one vector pass (C, ISA-specific); the
-    // transcendental ones through the vector kernels: scalar erff made a MiniLM FFN (Dense+Gelu,
-    // 128×1536) 2.8× slower than its GEMM.
-    if let code = e.activation.kernelCode {
+    // Bias and the piecewise-linear activations (and GELU where the table's epilogue has it) in
+    // one vector pass (C, ISA-specific); the other transcendental ones through the vector kernels:
+    // scalar erff made a MiniLM FFN (Dense+Gelu, 128×1536) 2.8× slower than its GEMM.
+    if let code = kern.epilogueCode(e.activation) {
         kern.epilogue(c, ldc, mt, nt, bias.col, bias.row, code.act, code.p0, code.p1)
         return
     }
@@ -241,8 +241,8 @@ extension Gemm {
         // ops ran 2–3 % faster in place than packed) packing does not pay for itself; with many,
         // packed A streams better (1024³: 75 vs 56 GFLOP/s in place).
         let rowA = transA || n > 24 * nr ? nil : kern.microkernelRowA
-        // Bias + relu/clip/leaky fused into the row-A kernel's store on the last K pass.
-        let fused = hasEpi && rowA != nil ? epilogue.activation.kernelCode : nil
+        // Bias + relu/clip/leaky (and GELU on AVX2) fused into the row-A kernel's store on the last K pass.
+        let fused = hasEpi && rowA != nil ? kern.epilogueCode(epilogue.activation) : nil
         let rowAEpi = kern.microkernelRowAEpilogue
 
         var jc = 0

@@ -26,6 +26,8 @@ public struct GemmKernels: Sendable {
     public let gemv: petrel_sgemv_fn
     /// Bias + simple activation on one output tile (see `petrel_gemm_epilogue_fn`).
     public let epilogue: petrel_gemm_epilogue_fn
+    /// `epilogue` and `microkernelRowAEpilogue` also apply GELU (code 4) in registers.
+    public let epilogueComputesGelu: Bool
     /// Peak FMA loop of this ISA (for the benchmark's % of peak).
     public let peakLoop: @convention(c) (Int, UnsafeMutablePointer<Float>?) -> Double
 
@@ -49,6 +51,7 @@ public struct GemmKernels: Sendable {
             microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_ref
             epilogue = petrel_gemm_epilogue_ref
+            epilogueComputesGelu = false
             peakLoop = petrel_peak_fma_ref
         case .avx2:
             // 6×16: the largest tile whose accumulators (12 ymm) leave room for B and the A
@@ -61,6 +64,7 @@ public struct GemmKernels: Sendable {
             microkernelRowAEpilogue = petrel_sgemm_ukernel_rowa_epi_avx2_6x16
             gemv = petrel_sgemv_avx2
             epilogue = petrel_gemm_epilogue_avx2
+            epilogueComputesGelu = true
             peakLoop = petrel_peak_fma_avx2
         case .avx512:
             // 14×32: 28 zmm accumulators of 32. Blocking after the design note's 90 % of peak with
@@ -71,6 +75,7 @@ public struct GemmKernels: Sendable {
             microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_avx2
             epilogue = petrel_gemm_epilogue_avx2
+            epilogueComputesGelu = true
             peakLoop = petrel_peak_fma_avx512
         }
     }

@@ -41,7 +41,7 @@ void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *a, size_t lda, 
                                          size_t ldc, size_t m, size_t n, float alpha, float beta);
 
 /// The row-A kernel with the GEMM epilogue (see `petrel_gemm_epilogue_fn`: bias per column and/or
-/// per row, pointers already offset to this tile, then `act` 0–3) applied to the tile in registers
+/// per row, pointers already offset to this tile, then `act` 0–4) applied to the tile in registers
 /// on its last K pass: C is written once instead of stored, reloaded and stored again (that pass
 /// was 11 % of an MLP at batch 256).
 typedef void (*petrel_sgemm_ukernel_rowa_epi_fn)(size_t kc, const float *a, size_t lda, const float *b,
@@ -65,8 +65,9 @@ void petrel_sgemv_avx2(size_t k, size_t n, const float *x, const float *b, size_
 
 /// GEMM epilogue on one tile while it is in L1: C[m×n] += bias (per column when `bias_col`, per row
 /// when `bias_row`; either may be NULL), then the activation `act`:
-///   0 none, 1 relu, 2 clip to [p0, p1], 3 leaky relu with slope p0.
-/// Other activations (sigmoid, tanh, GELU) are applied by the vector kernels after this.
+///   0 none, 1 relu, 2 clip to [p0, p1], 3 leaky relu with slope p0; and in the AVX2 epilogues
+///   4 GELU (erf form), the very function of `petrel_vec_gelu_avx2`. The reference epilogue takes
+///   0–3 only; other activations (sigmoid, tanh) are applied by the vector kernels after this.
 typedef void (*petrel_gemm_epilogue_fn)(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
                                         const float *bias_row, int act, float p0, float p1);
 void petrel_gemm_epilogue_ref(float *c, size_t ldc, size_t m, size_t n, const float *bias_col,
