@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// Header fields in arrival order. Names are lower-case (HTTP/2 requires it; the HTTP/1 adapter
 /// lower-cases), so lookups compare bytes, not case-folded strings.
@@ -79,6 +80,36 @@ public protocol HTTPService: AnyObject, Sendable {
 /// handler answers; the answer is then dropped.
 protocol ResponseSink: AnyObject, Sendable {
     func complete(stream: Int32, response: HTTPResponse)
+}
+
+/// A connection that can hold its writes until `ResponseFlushing.batched` ends.
+protocol DeferredFlush: AnyObject {
+    func flushDeferred()
+}
+
+/// Batches the writes of answers given together on one event loop: inside `batched`, an HTTP/2
+/// connection answered outside a read queues its frames and writes them once when the body
+/// returns, instead of one `write` per answer. Per thread, so only answers given on the calling
+/// event loop's thread are held.
+public enum ResponseFlushing {
+    final class Held { var connections: [DeferredFlush] = [] }
+    static let current = ThreadSpecificVariable<Held>()
+
+    public static func batched(_ body: () -> Void) {
+        let outer = current.currentValue
+        let held = Held()
+        current.currentValue = held
+        body()
+        current.currentValue = outer
+        for c in held.connections { c.flushDeferred() }
+    }
+
+    /// True when `connection` will be flushed by the enclosing `batched`.
+    static func `defer`(_ connection: DeferredFlush) -> Bool {
+        guard let held = current.currentValue else { return false }
+        held.connections.append(connection)
+        return true
+    }
 }
 
 /// Answers one request, exactly once, from any thread.

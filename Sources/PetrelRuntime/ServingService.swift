@@ -147,7 +147,10 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     /// fails, or whose outputs do not split by rows, is run again request by request, so a request
     /// never gets an error (or an answer) that is not its own.
     func runBatches(_ f: LoadedFunction, _ items: [InlineBatcher.Pending]) {
-        let requests = items.map(\.request)
+        ResponseFlushing.batched { runBatches(f, items, requests: items.map(\.request)) }
+    }
+
+    private func runBatches(_ f: LoadedFunction, _ items: [InlineBatcher.Pending], requests: [InferRequest]) {
         for g in BatchAssembly.groups(requests, maxRows: f.inlineBatchRows) {
             if g.count > 1, case .success(let response) = Self.run(f, f.inlineExecutor, BatchAssembly.stack(requests[g])),
                let parts = BatchAssembly.split(response, requests[g]) {
