@@ -163,6 +163,24 @@ TGT static void output_transform(const float *m, int C, size_t co0, size_t k0, s
     }
 }
 
+// Short rows by vector stores with a masked tail, never a libc call.
+TGT static inline __m256i first_lanes(size_t r) {  // lanes 0..r-1 set, r < 8
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+TGT static inline void zero_floats(float *p, size_t n) {
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) _mm256_storeu_ps(p + x, _mm256_setzero_ps());
+    if (x < n) _mm256_maskstore_ps(p + x, first_lanes(n - x), _mm256_setzero_ps());
+}
+TGT static inline void copy_floats(float *dst, const float *src, size_t n) {
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) _mm256_storeu_ps(dst + x, _mm256_loadu_ps(src + x));
+    if (x < n) {
+        __m256i m = first_lanes(n - x);
+        _mm256_maskstore_ps(dst + x, m, _mm256_maskload_ps(src + x, m));
+    }
+}
+
 #define MUL(C) multiply(v, ub, cin, C, m)
 TGT void petrel_conv_winograd_avx2(const float *in, size_t cin, size_t h, size_t w, size_t pad_top, size_t pad_left,
                                    const float *u, size_t block0, size_t blocks, size_t cout,
@@ -171,23 +189,21 @@ TGT void petrel_conv_winograd_avx2(const float *in, size_t cin, size_t h, size_t
     size_t tiles_w = (ow + 1) / 2, tiles = (oh + 1) / 2 * tiles_w;
     size_t hp = 2 * ((oh + 1) / 2) + 2, wp = 2 * tiles_w + 2;
     float *padded = scratch, *v = padded + cin * hp * wp, *m = v + 16 * cin * TT;
-    // The image into zero-bordered planes, row by row with inline copies: memcpy and memset
-    // calls per 8-float row were 5 % of digits-cnn's inference.
+    // The image into zero-bordered planes, row by row with vector stores: memset/memcpy calls
+    // per 10-float row were 6–8 % of digits-cnn's batch-64 inference (perf; clang made them out of
+    // plain loops until the target got -fno-builtin-memset/-memcpy, see Package.swift).
     for (size_t ci = 0; ci < cin; ci++) {
         float *plane = padded + ci * hp * wp;
         const float *src = in + ci * h * w;
         for (size_t y = 0; y < hp; y++) {
             float *row = plane + y * wp;
             if (y < pad_top || y >= pad_top + h) {
-                for (size_t x = 0; x < wp; x++) row[x] = 0;
+                zero_floats(row, wp);
                 continue;
             }
-            const float *from = src + (y - pad_top) * w;
-            for (size_t x = 0; x < pad_left; x++) row[x] = 0;
-            size_t x = 0;
-            for (; x + 8 <= w; x += 8) _mm256_storeu_ps(row + pad_left + x, _mm256_loadu_ps(from + x));
-            for (; x < w; x++) row[pad_left + x] = from[x];
-            for (x = pad_left + w; x < wp; x++) row[x] = 0;
+            zero_floats(row, pad_left);
+            copy_floats(row + pad_left, src + (y - pad_top) * w, w);
+            zero_floats(row + pad_left + w, wp - pad_left - w);
         }
     }
     for (size_t k0 = 0; k0 < tiles; k0 += TT) {
