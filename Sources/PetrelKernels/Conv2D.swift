@@ -41,7 +41,8 @@ public struct ConvParams: Equatable, Sendable {
 /// Convolution by one of four paths, picked per shape in `run`: Winograd F(2×2, 3×3) for 3×3
 /// stride-1 convs from 8 input channels (`runWinograd`), a direct kernel for the other stride-1
 /// ones (`runDirect`), a direct loop for depthwise ones, and otherwise im2col + GEMM: weights
-/// [Cout/g × K] are A (read in place), the im2col matrix is B, written directly in the GEMM's packed-panel layout (`im2colPacked`), so the output comes out
+/// [Cout/g × K] are A (read in place), the im2col matrix is B, written directly in the GEMM's
+/// packed-panel layout (`im2colPacked`), so the output comes out
 /// channel-major and the bias is per row (`biasPerRow`) in the GEMM epilogue, fused
 /// with the activation. Small images are batched: the im2col columns of several images sit side by
 /// side in one matrix so one GEMM of useful width runs instead of many tiny ones (64 digits of 8×8:

@@ -179,7 +179,7 @@ func gemmEpilogueTile(_ kern: GemmKernels, _ e: GemmEpilogue, c: UnsafeMutablePo
     case .gelu: f = v.gelu
     case .sigmoid: f = v.sigmoid
     case .tanh: f = v.tanh
-    case .none, .relu, .clip, .leakyRelu: return  // in the C epilogue above (`kernelCode`)
+    case .none, .relu, .clip, .leakyRelu: return  // in the C epilogue above (`epilogueCode`)
     }
     for i in 0..<mt { f(c + i * ldc, c + i * ldc, nt) }
 }

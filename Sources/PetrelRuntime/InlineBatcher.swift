@@ -16,8 +16,12 @@ final class InlineBatcher: @unchecked Sendable {
         var completion: Completion
     }
 
+    /// One event loop's queue. A box, so queuing is a lookup and an append: mutating an array
+    /// through a dictionary subscript goes through its modify coroutine, a heap frame per request.
+    private final class Queue { var items: [Pending] = [] }
+
     private let lock = NSLock()
-    private var queues: [ObjectIdentifier: [Pending]] = [:]
+    private var queues: [ObjectIdentifier: Queue] = [:]
     private var counts = (batches: 0, rows: 0)
 
     /// Batches of more than one request run so far, and the rows they held.
@@ -29,9 +33,10 @@ final class InlineBatcher: @unchecked Sendable {
     func add(_ p: Pending, loop: EventLoop) -> Bool {
         let key = ObjectIdentifier(loop)
         return lock.withLock {
-            let first = queues[key, default: []].isEmpty
-            queues[key, default: []].append(p)
-            return first
+            let q: Queue
+            if let found = queues[key] { q = found } else { q = Queue(); queues[key] = q }
+            q.items.append(p)
+            return q.items.count == 1
         }
     }
 
@@ -39,9 +44,9 @@ final class InlineBatcher: @unchecked Sendable {
     func take(loop: EventLoop) -> [Pending] {
         let key = ObjectIdentifier(loop)
         return lock.withLock {
-            let items = queues[key] ?? []
-            queues[key] = []
-            return items
+            guard let q = queues[key] else { return [] }
+            defer { q.items = [] }
+            return q.items
         }
     }
 }

@@ -127,11 +127,12 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         }
         let req = request
         let batch = request.inputs.first?.shape.first ?? 1
-        if f.config.maxBatchSize > 1, f.runsInline(batch: batch), loop.inEventLoop {
+        let inline = f.runsInline(batch: batch)
+        if inline, f.config.maxBatchSize > 1, loop.inEventLoop {
             if f.batcher.add(.init(request: req, completion: completion), loop: loop) {
                 loop.execute { [self] in runBatches(f, f.batcher.take(loop: loop)) }
             }
-        } else if f.runsInline(batch: batch) {
+        } else if inline {
             completion(Self.run(f, f.inlineExecutor, req).map { (req, $0) })
         } else {
             inferenceQueue.async {
@@ -152,9 +153,10 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
 
     private func runBatches(_ f: LoadedFunction, _ items: [InlineBatcher.Pending], requests: [InferRequest]) {
         for g in BatchAssembly.groups(requests, maxRows: f.inlineBatchRows) {
-            if g.count > 1, case .success(let response) = Self.run(f, f.inlineExecutor, BatchAssembly.stack(requests[g])),
+            let stacked = g.count > 1 ? BatchAssembly.stack(requests[g]) : nil
+            if let stacked, case .success(let response) = Self.run(f, f.inlineExecutor, stacked),
                let parts = BatchAssembly.split(response, requests[g]) {
-                let rows = parts.reduce(0) { $0 + ($1.outputs.first?.shape.first ?? 0) }
+                let rows = stacked.inputs[0].shape[0]
                 f.batcher.noteBatch(rows: rows)
                 handles(f.name).batched(rows: rows)
                 for (i, part) in zip(g, parts) { items[i].completion(.success((requests[i], part))) }
