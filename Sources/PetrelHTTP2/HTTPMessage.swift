@@ -4,11 +4,11 @@ import NIOPosix
 /// Header fields in arrival order. Names are lower-case (HTTP/2 requires it; the HTTP/1 adapter
 /// lower-cases), so lookups compare bytes, not case-folded strings.
 public struct HTTPHeaders: Sendable, ExpressibleByDictionaryLiteral {
-    public var fields: [(name: String, value: String)]
+    public var fields: [HTTPField]
 
-    public init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
+    public init(_ fields: [HTTPField] = []) { self.fields = fields }
     public init(dictionaryLiteral elements: (String, String)...) {
-        fields = elements.map { (name: $0.0, value: $0.1) }
+        fields = elements.map { HTTPField(name: $0.0, value: $0.1) }
     }
 
     public subscript(name: String) -> String? {
@@ -16,8 +16,21 @@ public struct HTTPHeaders: Sendable, ExpressibleByDictionaryLiteral {
         return nil
     }
 
-    public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
+    public mutating func add(_ name: String, _ value: String) { fields.append(HTTPField(name: name, value: value)) }
     public var isEmpty: Bool { fields.isEmpty }
+}
+
+/// One header field. A struct, not a `(name:value:)` tuple: arrays of tuples are copied and
+/// destroyed through the runtime's generic tuple witnesses (a metadata walk per field), arrays of
+/// structs through code the compiler writes for the type.
+public struct HTTPField: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
 }
 
 public enum HTTPVersion: Sendable, Equatable { case http1_1, http2 }

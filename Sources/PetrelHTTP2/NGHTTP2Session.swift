@@ -143,7 +143,7 @@ final class H2Session {
     func respond(stream id: Int32, _ response: HTTPResponse) {
         guard let s = stream(id), !s.responded else { return }
         s.responded = true
-        let status = (name: ":status", value: String(response.status))
+        let status = HTTPField(name: ":status", value: String(response.status))
         if response.body.isEmpty {
             // No body: one HEADERS frame, with gRPC's status in it when there are trailers
             // ("trailers-only", what gRPC servers send for errors).
@@ -152,7 +152,7 @@ final class H2Session {
             }
             return
         }
-        let length = response.trailers == nil ? (name: "content-length", value: String(response.body.count)) : nil
+        let length = response.trailers == nil ? HTTPField(name: "content-length", value: String(response.body.count)) : nil
         s.outBody = response.body
         s.outTrailers = response.trailers
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
@@ -172,14 +172,15 @@ final class H2Session {
 
     /// Starts a request; `completion` runs once with the response or the stream's failure.
     func request(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTP2Error>) -> Void) {
-        let pseudo: [Field] = [(":method", request.method), (":path", request.path),
-                               (":scheme", request.scheme), (":authority", request.authority ?? "localhost")]
+        let pseudo: [Field] = [Field(name: ":method", value: request.method), Field(name: ":path", value: request.path),
+                               Field(name: ":scheme", value: request.scheme),
+                               Field(name: ":authority", value: request.authority ?? "localhost")]
         let stream = Stream(bodyLimit: limits.maxBodyBytes)
         stream.onResponse = completion
         stream.outBody = request.body
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2Callbacks.readBody)
         var id: Int32 = 0
-        let length = request.body.isEmpty ? nil : (name: "content-length", value: String(request.body.count))
+        let length = request.body.isEmpty ? nil : HTTPField(name: "content-length", value: String(request.body.count))
         withUnsafeMutablePointer(to: &provider) { prd in
             submit(nil, pseudo, request.headers.fields, length) { nva, n in
                 id = nghttp2_submit_request(session, nil, nva, n, request.body.isEmpty ? nil : prd,
@@ -206,7 +207,7 @@ final class H2Session {
 
     // MARK: helpers
 
-    private typealias Field = (name: String, value: String)
+    private typealias Field = HTTPField
 
     /// Lays header names and values out for nghttp2, which copies them: `first`, the fields of
     /// `a`, those of `b`, then `last`. On the stack, since this runs for every response.

@@ -158,20 +158,19 @@ extension OIPGrpc {
     /// SwiftProtobuf would copy each tensor into Data and then into the serialized bytes.
     public static func encodeInferResponse(_ response: InferResponse, request: InferRequest) throws(ProtocolError) -> [UInt8] {
         let selected = try request.selectOutputs(of: response)
-        var tensorSizes: [Int] = []
         var total = 64 + response.modelName.utf8.count + (response.id?.utf8.count ?? 0)
-        for (t, _) in selected {
+        for o in selected {
+            let t = o.tensor
             _ = try ElementView(t)
-            let s = outputTensorSize(t)
-            tensorSizes.append(s)
-            total += ProtoWriter.fieldSize(5, length: s) + ProtoWriter.fieldSize(6, length: t.data.count)
+            total += ProtoWriter.fieldSize(5, length: outputTensorSize(t)) + ProtoWriter.fieldSize(6, length: t.data.count)
         }
         var w = ProtoWriter(capacity: total)
         w.field(1, response.modelName)
         w.field(2, response.modelVersion ?? "")
         w.field(3, response.id ?? "")
-        for ((t, _), size) in zip(selected, tensorSizes) {
-            w.lengthDelimitedTag(5, length: size)
+        for o in selected {
+            let t = o.tensor
+            w.lengthDelimitedTag(5, length: outputTensorSize(t))
             w.field(1, t.name)
             w.field(2, t.datatype.rawValue)
             if !t.shape.isEmpty {
@@ -179,7 +178,8 @@ extension OIPGrpc {
                 for d in t.shape { w.varint(UInt64(bitPattern: Int64(d))) }
             }
         }
-        for (t, _) in selected {
+        for o in selected {
+            let t = o.tensor
             // Repeated bytes: an empty entry must still be written to keep positions aligned.
             w.lengthDelimitedTag(6, length: t.data.count)
             w.bytes.append(contentsOf: t.data)

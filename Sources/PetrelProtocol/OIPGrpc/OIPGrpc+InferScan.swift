@@ -33,15 +33,23 @@ extension OIPGrpc {
 
     struct ScannedInferRequest {
         var modelName = "", modelVersion = "", id = ""
-        var inputs: [(name: String, datatype: String, shape: [Int64])] = []
+        var inputs: [ScannedInput] = []
         var outputs: [RequestedOutput] = []
         var raw: [[UInt8]] = []
     }
 
-    private static func scanInput(_ bytes: UnsafeBufferPointer<UInt8>) -> (name: String, datatype: String, shape: [Int64])? {
+    /// A struct, not a tuple: arrays of tuples go through the runtime's generic tuple witnesses.
+    struct ScannedInput {
+        var name: String
+        var datatype: String
+        var shape: [Int64]
+    }
+
+    private static func scanInput(_ bytes: UnsafeBufferPointer<UInt8>) -> ScannedInput? {
         var r = ProtoReader(bytes: bytes)
         var name = "", datatype = ""
         var shape: [Int64] = []
+        shape.reserveCapacity(4)
         while let (field, value) = r.next() {
             switch (field, value) {
             case (1, .bytes(let range)): guard let v = string(bytes, range) else { return nil }; name = v
@@ -57,7 +65,7 @@ extension OIPGrpc {
             default: continue
             }
         }
-        return (name, datatype, shape)
+        return ScannedInput(name: name, datatype: datatype, shape: shape)
     }
 
     /// A requested output's name. An output with parameters goes the general way: SwiftProtobuf

@@ -9,7 +9,8 @@ extension OIPRest {
         let selected = try request.selectOutputs(of: response)
         var binaryBytes = 0
         var jsonEstimate = 128
-        for (t, binary) in selected {
+        for o in selected {
+            let t = o.tensor, binary = o.binary
             if binary { binaryBytes += t.data.count } else { jsonEstimate += 16 * (t.shapeElementCount ?? 0) + t.data.count }
         }
         var w = JSONWriter(capacity: jsonEstimate + binaryBytes)
@@ -18,7 +19,8 @@ extension OIPRest {
         if let v = response.modelVersion { w.raw(",\"model_version\":"); w.string(v) }
         if let id = response.id { w.raw(",\"id\":"); w.string(id) }
         w.raw(",\"outputs\":[")
-        for (i, (t, binary)) in selected.enumerated() {
+        for (i, o) in selected.enumerated() {
+            let t = o.tensor, binary = o.binary
             if i > 0 { w.byte(0x2C) }
             _ = try ElementView(t)  // the data must match the shape in either form
             w.raw("{\"name\":")
@@ -40,7 +42,7 @@ extension OIPRest {
         w.raw("]}")
         guard selected.contains(where: { $0.binary }) else { return (w.bytes, nil) }
         let headerLength = w.bytes.count
-        for (t, binary) in selected where binary { w.bytes.append(contentsOf: t.data) }
+        for o in selected where o.binary { w.bytes.append(contentsOf: o.tensor.data) }
         return (w.bytes, headerLength)
     }
 }
