@@ -79,21 +79,31 @@ TGT void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *restrict a, cons
 
 // The same 6×16 tile reading A in place (row-major, row stride lda) instead of from a packed
 // panel, as MLAS does: packing A cost 10 % of an MLP at batch 256 (K = 64: each packed float is
-// used only 16·NC/NR times). Rows past m read row m − 1 again; those results are never stored.
+// used only 16·NC/NR times). In a tile of 4 or 5 rows, rows past m read row m − 1 again; those
+// results are never stored.
+#define ROWA_ROW(ap, lo, hi, off)                                                               \
+    do {                                                                                       \
+        const __m256 av = _mm256_broadcast_ss((ap) + (off));                                   \
+        lo = _mm256_fmadd_ps(av, b0, lo); hi = _mm256_fmadd_ps(av, b1, hi);                     \
+    } while (0)
 #define STEP_ROWA(off)                                                                         \
     do {                                                                                       \
         const __m256 b0 = _mm256_loadu_ps(b + (off) * NR), b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
-        __m256 av;                                                                             \
-        av = _mm256_broadcast_ss(a0 + (off)); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01); \
-        av = _mm256_broadcast_ss(a1 + (off)); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11); \
-        av = _mm256_broadcast_ss(a2 + (off)); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21); \
-        av = _mm256_broadcast_ss(a3 + (off)); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31); \
-        av = _mm256_broadcast_ss(a4 + (off)); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
-        av = _mm256_broadcast_ss(a5 + (off)); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
+        ROWA_ROW(a0, c00, c01, off); ROWA_ROW(a1, c10, c11, off); ROWA_ROW(a2, c20, c21, off);  \
+        ROWA_ROW(a3, c30, c31, off); ROWA_ROW(a4, c40, c41, off); ROWA_ROW(a5, c50, c51, off);  \
+    } while (0)
+
+// Three rows of the same step, for tiles of at most three rows: small batches (a dynamic batch of
+// 9 requests is one 6-row and one 3-row tile) would otherwise spend half the edge tile's FMAs on
+// copies of row m − 1. Each row's sums run in the same order either way, so results are identical.
+#define STEP_ROWA3(off)                                                                        \
+    do {                                                                                       \
+        const __m256 b0 = _mm256_loadu_ps(b + (off) * NR), b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
+        ROWA_ROW(a0, c00, c01, off); ROWA_ROW(a1, c10, c11, off); ROWA_ROW(a2, c20, c21, off);  \
     } while (0)
 
 // The row-A tile product, shared by the plain and the fused-epilogue kernels: declares the 12
-// accumulators c00…c51 and leaves A·B of the kc steps in them.
+// accumulators c00…c51 and leaves A·B of the kc steps in them (rows 3–5 stay zero when m ≤ 3).
 #define ROWA_PRODUCT()                                                                          \
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,    \
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                    \
@@ -102,13 +112,24 @@ TGT void petrel_sgemm_ukernel_avx2_6x16(size_t kc, const float *restrict a, cons
                 *a5 = a + (m > 5 ? 5 : m - 1) * lda;                                            \
     for (size_t i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);     \
     size_t p = kc;                                                                              \
-    for (; p >= 4; p -= 4) {                                                                    \
-        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);                                 \
-        _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);                                \
-        STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);                                 \
-        a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;                      \
+    if (m <= 3) {                                                                               \
+        for (; p >= 4; p -= 4) {                                                                \
+            _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);                             \
+            _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);                            \
+            STEP_ROWA3(0); STEP_ROWA3(1); STEP_ROWA3(2); STEP_ROWA3(3);                         \
+            a0 += 4; a1 += 4; a2 += 4; b += 4 * NR;                                             \
+        }                                                                                       \
+        for (; p > 0; --p) { STEP_ROWA3(0); a0++; a1++; a2++; b += NR; }                        \
+    } else {                                                                                    \
+        for (; p >= 4; p -= 4) {                                                                \
+            _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);                             \
+            _mm_prefetch((const char *)(b + 10 * NR), _MM_HINT_T0);                            \
+            STEP_ROWA(0); STEP_ROWA(1); STEP_ROWA(2); STEP_ROWA(3);                             \
+            a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; b += 4 * NR;                  \
+        }                                                                                       \
+        for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }       \
     }                                                                                           \
-    for (; p > 0; --p) { STEP_ROWA(0); a0++; a1++; a2++; a3++; a4++; a5++; b += NR; }
+    (void)a3; (void)a4; (void)a5;
 
 TGT void petrel_sgemm_ukernel_rowa_avx2_6x16(size_t kc, const float *restrict a, size_t lda,
                                              const float *restrict b, float *restrict c, size_t ldc,
