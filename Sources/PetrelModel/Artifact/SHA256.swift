@@ -1,24 +1,21 @@
 import COpenSSL
 import Foundation
 
-/// SHA-256 through OpenSSL's libcrypto (SHA-NI where the CPU has it).
+/// SHA-256 through OpenSSL's libcrypto (SHA-NI where the CPU has it), by its low-level API: the
+/// EVP one costs ~1.5 ms of provider set-up on a process's first digest, which every worker's
+/// start paid for its artifact's metadata checksum (`COpenSSL/shim.h`).
 struct SHA256 {
-    private var ctx: OpaquePointer
+    private var ctx = SHA256_CTX()
 
-    init() {
-        ctx = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-    }
+    init() { petrel_sha256_init(&ctx) }
 
-    mutating func update(_ p: UnsafeRawPointer, _ n: Int) { if n > 0 { EVP_DigestUpdate(ctx, p, n) } }
+    mutating func update(_ p: UnsafeRawPointer, _ n: Int) { if n > 0 { petrel_sha256_update(&ctx, p, n) } }
     mutating func update(_ d: Data) { d.withUnsafeBytes { if let b = $0.baseAddress { update(b, $0.count) } } }
     mutating func update(_ s: String) { update(Data(s.utf8)) }
 
     mutating func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &out, &len)
-        EVP_MD_CTX_free(ctx)
+        petrel_sha256_final(&ctx, &out)
         return out
     }
 
