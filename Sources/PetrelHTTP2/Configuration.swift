@@ -39,6 +39,10 @@ public struct ServerConfiguration: Sendable {
     /// Uploads are accepted from loopback and Unix-socket peers only, unless this is set.
     public var uploadFromAnywhere = false
     public var tls: TLSConfiguration?
+    /// HTTP/2 with prior knowledge only, no HTTP/1.1 on the port. A worker's socket carries only
+    /// the gateway's HTTP/2, and the protocol sniffer's first insertion and removal cost each new
+    /// worker about a million instructions of runtime type lookups on its cold start's path.
+    public var http2Only = false
     /// Event loops; nil: one per core, as nghttpd and Envoy do. Counted only then (NIO reads the
     /// cgroup quota files each time), not in every configuration a worker makes at start-up.
     public var eventLoopThreads: Int?

@@ -46,7 +46,14 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, DeferredFlus
             service.handle(request, responder: HTTPResponder(eventLoop: eventLoop, sink: self, stream: id))
         }
         session.onRefused = { [weak events] _, response in events?.refused(status: response.status) }
+        // Added by the protocol sniffer, the connection is live: send SETTINGS now. Added at
+        // accept (`http2Only`), the channel is not registered yet: `channelActive` sends them.
+        if context.channel.isActive { flush() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
         flush()
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

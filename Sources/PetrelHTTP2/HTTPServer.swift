@@ -71,6 +71,9 @@ public final class HTTPServer: @unchecked Sendable {
         if let tls {
             try channel.pipeline.syncOperations.addHandler(OpenSSLServerHandler(context: tls))
         }
+        if config.http2Only {
+            return try channel.pipeline.syncOperations.addHandler(HTTP2ServerHandler(configuration: config, service: service, events: events))
+        }
         let sniffer = ProtocolSniffer { context, isHTTP2 in
             let ops = context.pipeline.syncOperations
             if isHTTP2 {

@@ -150,7 +150,10 @@ struct WorkerOptions {
         }
         // Mapping starts before the server: on the load thread it overlaps the event loop's start.
         if let artifact, let name { service.load(name: name, artifactPath: artifact, version: version, maxBatchSize: maxBatchSize) }
-        if socket != nil { config.eventLoopThreads = 1 }   // one connection, the gateway's
+        if socket != nil {   // one connection, the gateway's, always HTTP/2
+            config.eventLoopThreads = 1
+            config.http2Only = true
+        }
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: config, service: service)
