@@ -28,7 +28,8 @@ echo "setup: building petrel (release, one statically linked executable)"
 # fully static (-static-executable: glibc, libstdc++, the Swift runtime, Foundation, OpenSSL,
 # nghttp2 and SQLite from their archives), so no dynamic loader runs at all. posix_spawn → main:
 # ~12 ms with shared libraries, ~4 ms with the static Swift runtime and OpenSSL and -no-pie, 3.4 ms
-# without the ~27,000 symbols -static-stdlib exports, 1.3 ms fully static (a static C program: 0.6).
+# without the ~27,000 symbols -static-stdlib exports, 1.3 ms fully static (a static C program: 0.6;
+# the gateway's cold-start "main" phase, which adds its own spawn bookkeeping, reads ~1.7 ms).
 # glibc's linker warnings about getaddrinfo/dlopen in static programs are filtered: those calls
 # (host-name lookups, OpenSSL engines) load NSS modules of the same glibc at run time, which this
 # machine has; Petrel's own addresses are numeric unless the user names a host.

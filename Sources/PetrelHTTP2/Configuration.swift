@@ -39,7 +39,8 @@ public struct ServerConfiguration: Sendable {
     /// Uploads are accepted from loopback and Unix-socket peers only, unless this is set.
     public var uploadFromAnywhere = false
     public var tls: TLSConfiguration?
-    /// HTTP/2 with prior knowledge only, no HTTP/1.1 on the port. A worker's socket carries only
+    /// HTTP/2 with prior knowledge only, no HTTP/1.1 on the port (plaintext only: with TLS, ALPN
+    /// still chooses, so this is ignored). A worker's socket carries only
     /// the gateway's HTTP/2, and the protocol sniffer's first insertion and removal cost each new
     /// worker about a million instructions of runtime type lookups on its cold start's path.
     public var http2Only = false

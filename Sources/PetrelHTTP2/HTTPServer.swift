@@ -11,7 +11,7 @@ public protocol ConnectionEvents: AnyObject, Sendable {
 }
 
 /// The HTTP/2 (+ HTTP/1.1, + TLS) server: one event loop per core, every connection sniffed for
-/// its protocol, every complete request handed to one `HTTPService`.
+/// its protocol (unless `http2Only`), every complete request handed to one `HTTPService`.
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     private let group: MultiThreadedEventLoopGroup
@@ -71,7 +71,7 @@ public final class HTTPServer: @unchecked Sendable {
         if let tls {
             try channel.pipeline.syncOperations.addHandler(OpenSSLServerHandler(context: tls))
         }
-        if config.http2Only {
+        if config.http2Only && tls == nil {
             return try channel.pipeline.syncOperations.addHandler(HTTP2ServerHandler(configuration: config, service: service, events: events))
         }
         let sniffer = ProtocolSniffer { context, isHTTP2 in

@@ -150,6 +150,25 @@ func run(_ exe: String, _ args: [String]) throws -> (status: Int32, out: String,
         #expect(throws: (any Error).self) { _ = try HTTP2Client.connect(to: .tcp(host: "127.0.0.1", port: port)) }
     }
 
+    /// A worker's socket (`http2Only`): HTTP/2 handled from accept, SETTINGS sent once the
+    /// channel is active, and an HTTP/1.1 request gets no HTTP/1 answer.
+    @Test func http2OnlyServesPriorKnowledgeAndNotHTTP1() async throws {
+        let (server, port) = try startServer { $0.http2Only = true }
+        defer { server.shutdownGracefully() }
+        let client = try HTTP2Client.connect(to: .tcp(host: "127.0.0.1", port: port))
+        defer { client.close() }
+        let futures = (0..<20).map { i in client.send(HTTPRequest(method: "POST", path: "/echo", body: Array("b\(i)".utf8))) }
+        for (i, f) in futures.enumerated() {
+            let r = try await f.get()
+            #expect(r.status == 200 && r.body == Array("b\(i)".utf8))
+        }
+        let h2 = try run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "-w", "\\n%{http_version}", "-d", "hello",
+                                           "http://127.0.0.1:\(port)/echo"])
+        #expect(h2.out == "hello\n2")
+        let h1 = try run("/usr/bin/curl", ["-s", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/echo"])
+        #expect(h1.status != 0 && h1.out == "000")
+    }
+
     @Test func curlPriorKnowledgeAndHTTP1OnTheSamePort() throws {
         let (server, port) = try startServer { $0.maxRequestBodyBytes = 1 << 20 }
         defer { server.shutdownGracefully() }

@@ -37,7 +37,11 @@ import Testing
         #expect(a != b)
         set.insert(b)
         #expect(set.count == 2)
-        a.parameters["p"] = .int(4)   // a uniquely referenced box is changed in place
+        a.parameters["p"] = .int(4)   // `a`'s box is shared with the set's element: copied first
         #expect(a == b)
+        #expect(set.contains(Self.sample()), "the set's copy of the old `a` changed with it")
+        var lone = Self.sample()
+        lone.parameters["p"] = .int(4)   // unshared: changed in place
+        #expect(lone == b)
     }
 }
