@@ -39,6 +39,8 @@ void petrel_conv_winograd_weights(const float *w, size_t cin, size_t cout, float
 
 #if defined(__x86_64__)
 #include "conv_avx2_common.h"
+#define AVX2 TGT
+#include "vec_avx2_math.h"
 
 // One tile's Bᵀ d B as four vectors over ξ, one per ν (w[ν][ξ] = V[ξ][ν]).
 TGT INLINE void tile_transform(const float *d, size_t wp, __m128 w[4]) {
@@ -164,19 +166,16 @@ TGT static void output_transform(const float *m, int C, size_t co0, size_t k0, s
 }
 
 // Short rows by vector stores with a masked tail, never a libc call.
-TGT static inline __m256i first_lanes(size_t r) {  // lanes 0..r-1 set, r < 8
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 TGT static inline void zero_floats(float *p, size_t n) {
     size_t x = 0;
     for (; x + 8 <= n; x += 8) _mm256_storeu_ps(p + x, _mm256_setzero_ps());
-    if (x < n) _mm256_maskstore_ps(p + x, first_lanes(n - x), _mm256_setzero_ps());
+    if (x < n) _mm256_maskstore_ps(p + x, tail_mask(n - x), _mm256_setzero_ps());
 }
 TGT static inline void copy_floats(float *dst, const float *src, size_t n) {
     size_t x = 0;
     for (; x + 8 <= n; x += 8) _mm256_storeu_ps(dst + x, _mm256_loadu_ps(src + x));
     if (x < n) {
-        __m256i m = first_lanes(n - x);
+        __m256i m = tail_mask(n - x);
         _mm256_maskstore_ps(dst + x, m, _mm256_maskload_ps(src + x, m));
     }
 }

@@ -191,11 +191,6 @@ TGT void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *restric
     for (size_t i = 0; i < m; ++i) for (size_t j = 0; j < n; ++j) c[i * ldc + j] = t[i * NR + j];
 }
 
-TGT static inline __m256i tail_mask(size_t r) {  // first r (< 8) lanes set
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
-}
-
 // y = alpha·x·B + beta·y. Columns in blocks of 32 (4 accumulators) with k unrolled by 2 into a
 // second accumulator set: 8 independent FMA chains cover the 4-cycle latency on 2 ports. Memory
 // bound on B for large K×N, which it streams exactly once.

@@ -10,11 +10,6 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #include "vec_avx2_math.h"
 
-static inline AVX2 __m256i tail_mask(size_t r) {
-    static const int m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(m + 8 - r));
-}
-
 // exp: n = round(x·log2e), r = x − n·ln2 (Cody–Waite split), Cephes degree-6 polynomial (~1 ulp),
 // then ·2^n applied as two halves so that n in [-150, 128] neither wraps the exponent field nor
 // skips gradual underflow. Clamping to [-104, 89] maps ±inf to 0 / inf.

@@ -1,9 +1,16 @@
-// AVX2 math shared by the vector kernels (vec_avx2.c) and the GEMM epilogues (gemm_avx2.c), so
-// an activation fused into a GEMM gives the very bits of the separate vector pass. Private to this
-// target; includers define AVX2 as their target attribute first.
+// AVX2 pieces shared by the vector kernels (vec_avx2.c), the GEMM (gemm_avx2.c) and the Winograd
+// conv (conv_winograd.c): the tail mask, and the math, so an activation fused into a GEMM gives
+// the very bits of the separate vector pass. Private to this target; includers define AVX2 as
+// their target attribute first.
 #ifndef PETREL_VEC_AVX2_MATH_H
 #define PETREL_VEC_AVX2_MATH_H
 #include <immintrin.h>
+#include <stddef.h>
+
+// Lanes 0..r-1 set (r < 8): masked loads and stores for the last r floats of a row.
+static inline AVX2 __m256i tail_mask(size_t r) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 
 static inline AVX2 __m256 keep_nan(__m256 r, __m256 x) {
     return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));

@@ -172,9 +172,9 @@ final class H2Session {
 
     /// Starts a request; `completion` runs once with the response or the stream's failure.
     func request(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTP2Error>) -> Void) {
-        let pseudo: [Field] = [Field(name: ":method", value: request.method), Field(name: ":path", value: request.path),
-                               Field(name: ":scheme", value: request.scheme),
-                               Field(name: ":authority", value: request.authority ?? "localhost")]
+        let pseudo: [HTTPField] = [HTTPField(name: ":method", value: request.method), HTTPField(name: ":path", value: request.path),
+                               HTTPField(name: ":scheme", value: request.scheme),
+                               HTTPField(name: ":authority", value: request.authority ?? "localhost")]
         let stream = Stream(bodyLimit: limits.maxBodyBytes)
         stream.onResponse = completion
         stream.outBody = request.body
@@ -207,13 +207,11 @@ final class H2Session {
 
     // MARK: helpers
 
-    private typealias Field = HTTPField
-
     /// Lays header names and values out for nghttp2, which copies them: `first`, the fields of
     /// `a`, those of `b`, then `last`. On the stack, since this runs for every response.
-    private func submit(_ first: Field?, _ a: [Field], _ b: [Field], _ last: Field?,
+    private func submit(_ first: HTTPField?, _ a: [HTTPField], _ b: [HTTPField], _ last: HTTPField?,
                         _ call: (UnsafePointer<nghttp2_nv>, Int) -> Int32) {
-        func forEachField(_ body: (Field) -> Void) {
+        func forEachField(_ body: (HTTPField) -> Void) {
             if let first { body(first) }
             a.forEach(body)
             b.forEach(body)

@@ -44,6 +44,8 @@ public struct FunctionConfig: Equatable, Sendable {
     /// rows (Triton's dynamic batching). Off (0) unless asked for: only the function's author knows
     /// that its model treats batch rows independently.
     public var maxBatchSize = 0
+    /// The largest `maxBatchSize` accepted, in function.yaml and from the gateway (0 = off).
+    public static let batchSizeRange = 0...1024
 
     public enum Auth: String, Equatable, Sendable {
         /// Anyone who can reach the server.
@@ -142,8 +144,8 @@ public struct FunctionConfig: Equatable, Sendable {
                 throw fail("batching.\(key)", "unknown key (known keys: maxBatchSize)")
             }
             guard let v = m["maxBatchSize"] else { throw fail("batching.maxBatchSize", "is required") }
-            guard let n = v as? Int, n >= 1, n <= 1024 else {
-                throw fail("batching.maxBatchSize", "= \(v): must be an integer in 1...1024 (1 = no batching)")
+            guard let n = v as? Int, n >= 1, batchSizeRange.contains(n) else {
+                throw fail("batching.maxBatchSize", "= \(v): must be an integer in 1...\(batchSizeRange.upperBound) (1 = no batching)")
             }
             config.maxBatchSize = n
         }

@@ -24,7 +24,9 @@ final class InlineBatcher: @unchecked Sendable {
     private var queues: [ObjectIdentifier: Queue] = [:]
     private var counts = (batches: 0, rows: 0)
 
-    /// Batches of more than one request run so far, and the rows they held.
+    /// Batches of more than one request run so far, and the rows they held. The same figures go
+    /// to `/metrics` (`FunctionMetrics.batched`), but swift-metrics counters cannot be read back,
+    /// and the serving tests check that batches formed.
     var stats: (batches: Int, rows: Int) { lock.withLock { counts } }
 
     func noteBatch(rows: Int) { lock.withLock { counts.batches += 1; counts.rows += rows } }

@@ -35,6 +35,9 @@ struct Worker: ParsableCommand {
         if artifact != nil && name == nil { throw ValidationError("--artifact needs --name") }
         if artifact != nil && function != nil { throw ValidationError("give --artifact or --function, not both") }
         if listenFd != nil && socket == nil { throw ValidationError("--listen-fd needs --socket (the path it is bound to)") }
+        if let n = maxBatchSize, !FunctionConfig.batchSizeRange.contains(n) {
+            throw ValidationError("--max-batch-size \(n): must be in \(FunctionConfig.batchSizeRange)")
+        }
     }
 
     func run() throws {
@@ -85,7 +88,7 @@ struct WorkerOptions {
             case "--artifact": w.artifact = v
             case "--name": w.name = v
             case "--version": w.version = v
-            case "--max-batch-size": guard let n = Int(v), (0...1024).contains(n) else { return nil }; w.maxBatchSize = n
+            case "--max-batch-size": guard let n = Int(v), FunctionConfig.batchSizeRange.contains(n) else { return nil }; w.maxBatchSize = n
             case "--report-fd": guard let n = Int32(v) else { return nil }; w.reportFd = n
             case "--lifeline-fd": guard let n = Int32(v) else { return nil }; w.lifelineFd = n
             case "--threads": guard let n = Int(v), (1...256).contains(n) else { return nil }; w.threads = n

@@ -72,7 +72,8 @@ public enum ParameterValue: Sendable, Equatable, Hashable {
 /// six reference-counted fields cost six retains and six releases. Now it costs one of each;
 /// a mutation copies the box only when it is shared.
 public struct InferRequest: Sendable, Hashable {
-    private final class Storage: @unchecked Sendable {
+    /// The fields, compared and hashed as one synthesized value.
+    private struct Fields: Hashable {
         var id: String?
         var modelName: String
         var modelVersion: String?
@@ -80,88 +81,66 @@ public struct InferRequest: Sendable, Hashable {
         var outputs: [RequestedOutput]
         var parameters: [String: ParameterValue]
         var binaryOutputsByDefault: Bool
-
-        init(id: String?, modelName: String, modelVersion: String?, inputs: [InferTensor],
-             outputs: [RequestedOutput], parameters: [String: ParameterValue], binaryOutputsByDefault: Bool) {
-            self.id = id
-            self.modelName = modelName
-            self.modelVersion = modelVersion
-            self.inputs = inputs
-            self.outputs = outputs
-            self.parameters = parameters
-            self.binaryOutputsByDefault = binaryOutputsByDefault
-        }
-
-        func copy() -> Storage {
-            Storage(id: id, modelName: modelName, modelVersion: modelVersion, inputs: inputs, outputs: outputs,
-                    parameters: parameters, binaryOutputsByDefault: binaryOutputsByDefault)
-        }
     }
 
-    private var storage: Storage
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
 
-    /// The box, unshared first: `Storage` is only ever mutated through this.
-    private var unique: Storage {
-        mutating get {
-            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-            return storage
+    private var box: Box
+
+    /// The fields for writing, the box unshared first: they are only ever mutated through this.
+    private var unique: Fields {
+        _read { yield box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields
         }
     }
 
     public var id: String? {
-        get { storage.id }
+        get { box.fields.id }
         set { unique.id = newValue }
     }
     public var modelName: String {
-        get { storage.modelName }
+        get { box.fields.modelName }
         set { unique.modelName = newValue }
     }
     public var modelVersion: String? {
-        get { storage.modelVersion }
+        get { box.fields.modelVersion }
         set { unique.modelVersion = newValue }
     }
     public var inputs: [InferTensor] {
-        get { storage.inputs }
+        get { box.fields.inputs }
         _modify { yield &unique.inputs }
     }
     /// Empty: return every output the model produces.
     public var outputs: [RequestedOutput] {
-        get { storage.outputs }
+        get { box.fields.outputs }
         _modify { yield &unique.outputs }
     }
     /// Request parameters other than those a codec consumed (e.g. `binary_data_output`).
     public var parameters: [String: ParameterValue] {
-        get { storage.parameters }
+        get { box.fields.parameters }
         _modify { yield &unique.parameters }
     }
     /// Outputs without their own `binary` choice go out as binary data (REST extension).
     public var binaryOutputsByDefault: Bool {
-        get { storage.binaryOutputsByDefault }
+        get { box.fields.binaryOutputsByDefault }
         set { unique.binaryOutputsByDefault = newValue }
     }
 
     public init(id: String? = nil, modelName: String, modelVersion: String? = nil,
                 inputs: [InferTensor], outputs: [RequestedOutput] = [],
                 parameters: [String: ParameterValue] = [:], binaryOutputsByDefault: Bool = false) {
-        storage = Storage(id: id, modelName: modelName, modelVersion: modelVersion, inputs: inputs, outputs: outputs,
-                          parameters: parameters, binaryOutputsByDefault: binaryOutputsByDefault)
+        box = Box(Fields(id: id, modelName: modelName, modelVersion: modelVersion, inputs: inputs, outputs: outputs,
+                         parameters: parameters, binaryOutputsByDefault: binaryOutputsByDefault))
     }
 
-    public static func == (a: InferRequest, b: InferRequest) -> Bool {
-        a.storage === b.storage
-            || (a.id == b.id && a.modelName == b.modelName && a.modelVersion == b.modelVersion && a.inputs == b.inputs
-                && a.outputs == b.outputs && a.parameters == b.parameters && a.binaryOutputsByDefault == b.binaryOutputsByDefault)
-    }
+    public static func == (a: InferRequest, b: InferRequest) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
 
-    public func hash(into h: inout Hasher) {
-        h.combine(id)
-        h.combine(modelName)
-        h.combine(modelVersion)
-        h.combine(inputs)
-        h.combine(outputs)
-        h.combine(parameters)
-        h.combine(binaryOutputsByDefault)
-    }
+    public func hash(into h: inout Hasher) { box.fields.hash(into: &h) }
 }
 
 public struct InferResponse: Sendable, Hashable {

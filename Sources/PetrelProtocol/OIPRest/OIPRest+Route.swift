@@ -40,8 +40,10 @@ extension OIPRest {
             let np = prefix.utf8CodeUnitCount, ns = suffix.utf8CodeUnitCount
             guard u.count > np + ns, memcmp(u.baseAddress!, prefix.utf8Start, np) == 0,
                   memcmp(u.baseAddress! + u.count - ns, suffix.utf8Start, ns) == 0 else { return nil }
-            // Up to three plain segments between them: {m} or {m}/versions/{v}.
-            var segments: [Range<Int>] = []
+            // Up to three plain segments between them: {m} or {m}/versions/{v}. Kept in a tuple,
+            // not an array: this runs for every request.
+            var segments = (0..<0, 0..<0, 0..<0)
+            var found = 0
             var start = np
             for i in np...(u.count - ns) {
                 guard i == u.count - ns || u[i] == UInt8(ascii: "/") else {
@@ -49,15 +51,16 @@ extension OIPRest {
                     continue
                 }
                 let seg = start..<i
-                guard !seg.isEmpty, segments.count < 3 else { return nil }
+                guard !seg.isEmpty, found < 3 else { return nil }
                 if seg.count <= 2 && u[seg].allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
-                segments.append(seg)
+                switch found { case 0: segments.0 = seg; case 1: segments.1 = seg; default: segments.2 = seg }
+                found += 1
                 start = i + 1
             }
             func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: u[r]), as: UTF8.self) }
-            switch segments.count {
-            case 1: return .modelInfer(name: text(segments[0]), version: nil)
-            case 3 where text(segments[1]) == "versions": return .modelInfer(name: text(segments[0]), version: text(segments[2]))
+            switch found {
+            case 1: return .modelInfer(name: text(segments.0), version: nil)
+            case 3 where text(segments.1) == "versions": return .modelInfer(name: text(segments.0), version: text(segments.2))
             default: return nil
             }
         }

@@ -124,7 +124,7 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// first use of Foundation's JSON in a fresh process costs milliseconds of this cold start.
     private func specialise(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
-        let maxBatch = lines.count == 4 ? Int(lines[3]).flatMap { (0...1024).contains($0) ? $0 : nil } : 0
+        let maxBatch = lines.count == 4 ? Int(lines[3]).flatMap { FunctionConfig.batchSizeRange.contains($0) ? $0 : nil } : 0
         guard (2...4).contains(lines.count), !lines[0].isEmpty, !lines[1].isEmpty, let maxBatch else {
             return responder.respond(HTTPResponse(status: 400, contentType: "application/json",
                                                   body: OIPRest.encodeError(message: "specialise needs two to four lines: name, artifact path, version, largest batch")))
