@@ -354,6 +354,11 @@ extension Gemm {
         let lo = cols.lowerBound, hi = cols.upperBound, nr = kern.nr
         if b.prepacked {
             var col = lo
+            if let pairs = kern.gemvPanelPairs, nr == 16, (hi - lo) / 32 > 0 {
+                let n = (hi - lo) / 32
+                pairs(k, n, x, b.ptr + (lo / nr) * k * nr, c + lo, alpha, beta)
+                col += 32 * n
+            }
             while col < hi {
                 kern.gemv(k, min(nr, hi - col), x, b.ptr + (col / nr) * k * nr, nr, c + col, alpha, beta)
                 col += nr

@@ -24,6 +24,8 @@ public struct GemmKernels: Sendable {
     public let microkernelRowAEpilogue: petrel_sgemm_ukernel_rowa_epi_fn?
     /// Row vector × row-major matrix (the M = 1 path).
     public let gemv: petrel_sgemv_fn
+    /// Row vector × pairs of pre-packed panels (NR = 16 only), where the ISA has one.
+    public let gemvPanelPairs: petrel_sgemv_panel_pairs_fn?
     /// Bias + simple activation on one output tile (see `petrel_gemm_epilogue_fn`).
     public let epilogue: petrel_gemm_epilogue_fn
     /// `epilogue` and `microkernelRowAEpilogue` also apply GELU (code 4) in registers.
@@ -50,6 +52,7 @@ public struct GemmKernels: Sendable {
             microkernelRowA = nil
             microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_ref
+            gemvPanelPairs = nil
             epilogue = petrel_gemm_epilogue_ref
             epilogueComputesGelu = false
             peakLoop = petrel_peak_fma_ref
@@ -63,6 +66,7 @@ public struct GemmKernels: Sendable {
             microkernelRowA = petrel_sgemm_ukernel_rowa_avx2_6x16
             microkernelRowAEpilogue = petrel_sgemm_ukernel_rowa_epi_avx2_6x16
             gemv = petrel_sgemv_avx2
+            gemvPanelPairs = petrel_sgemv_panel_pairs_avx2
             epilogue = petrel_gemm_epilogue_avx2
             epilogueComputesGelu = true
             peakLoop = petrel_peak_fma_avx2
@@ -74,6 +78,7 @@ public struct GemmKernels: Sendable {
             microkernelRowA = nil
             microkernelRowAEpilogue = nil
             gemv = petrel_sgemv_avx2
+            gemvPanelPairs = nil  // NR = 32 panels
             epilogue = petrel_gemm_epilogue_avx2
             epilogueComputesGelu = true
             peakLoop = petrel_peak_fma_avx512

@@ -14,6 +14,9 @@ public final class ServingMetrics: @unchecked Sendable {
         var index: Int {
             switch self { case .rest: 0; case .grpc: 1; case .tfserving: 2; case .http: 3 }
         }
+
+        /// The status label of a successful answer (`GRPCStatus.ok.name` for gRPC).
+        var successStatus: String { self == .grpc ? "ok" : "200" }
     }
 
     /// Names outside the served set are counted as `_unknown`, so probing for names cannot
@@ -48,6 +51,8 @@ public final class FunctionMetrics: @unchecked Sendable {
     private let timers: [Metrics.Timer]
     private let lock = NSLock()
     private var counters: [Key: Counter] = [:]
+    /// Each protocol's success counter, also in `counters`: the common answer skips hashing its key.
+    private var okCounters: [Counter?] = Array(repeating: nil, count: WireProtocol.allCases.count)
 
     init(_ name: String) {
         self.name = name
@@ -82,11 +87,14 @@ public final class FunctionMetrics: @unchecked Sendable {
     }
 
     private func counter(_ proto: WireProtocol, _ status: String) -> Counter {
-        let key = Key(proto: proto, status: status)
+        let ok = status == proto.successStatus
         lock.lock(); defer { lock.unlock() }
+        if ok, let c = okCounters[proto.index] { return c }
+        let key = Key(proto: proto, status: status)
         if let c = counters[key] { return c }
         let c = Counter(label: "petrel_requests_total", dimensions: [("function", name), ("protocol", proto.rawValue), ("status", status)])
         counters[key] = c
+        if ok { okCounters[proto.index] = c }
         return c
     }
 }

@@ -24,34 +24,35 @@ extension ServingService {
         let start = DispatchTime.now().uptimeNanoseconds
         let request: InferRequest
         do {
-            request = try OIPGrpc.decodeInferRequest(call.message)
+            request = try call.withMessage { (m) throws(ProtocolError) in try OIPGrpc.decodeInferRequest(m) }
         } catch {
-            return finish(reply, .failure(error), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
+            return finish(reply, .failure(error), function: unknownMetrics, start: start, inFlight: false)
         }
-        let f: LoadedFunction
+        let f: LoadedFunction, m: FunctionMetrics
         switch lookup(request.modelName, request.modelVersion) {
-        case .success(let found): f = found
-        case .failure(let e): return finish(reply, .failure(e), function: ServingMetrics.unknownFunction, start: start, inFlight: false)
+        case .success(let found): (f, m) = (found.function, found.metrics)
+        case .failure(let e): return finish(reply, .failure(e), function: unknownMetrics, start: start, inFlight: false)
         }
-        handles(f.name).started()
+        m.started()
         infer(f, request, on: call.eventLoop) { [self] result in
             let encoded = result.flatMap { (req, resp) in
-                Result { () throws(ProtocolError) in try OIPGrpc.encodeInferResponse(resp, request: req) }
+                Result { () throws(ProtocolError) in try OIPGrpc.encodeInferResponse(resp, request: req, prefix: GRPCWire.framePrefix) }
             }
-            finish(reply, encoded, function: f.name, start: start, inFlight: true)
+            finish(reply, encoded, function: m, start: start, inFlight: true)
         }
     }
 
     private func answer(_ reply: GRPCReply, _ method: String, _ r: Result<[UInt8], ProtocolError>) {
-        finish(reply, r, function: ServingMetrics.unknownFunction, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
+        finish(reply, r.map(GRPCWire.frame), function: unknownMetrics, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
     }
 
-    private func finish(_ reply: GRPCReply, _ r: Result<[UInt8], ProtocolError>, function: String,
+    /// `r`'s bytes are a message behind room for its frame header (`GRPCResult.framed`).
+    private func finish(_ reply: GRPCReply, _ r: Result<[UInt8], ProtocolError>, function: FunctionMetrics,
                         start: UInt64, inFlight: Bool, method: String = "ModelInfer") {
         let status: String
         switch r {
         case .success(let bytes):
-            reply(.ok(bytes))
+            reply(.framed(bytes))
             status = GRPCStatus.ok.name
         case .failure(let e):
             if e.code == .internal { logger.error("internal error: \(e.message)") }
@@ -60,10 +61,10 @@ extension ServingService {
             status = code.name
         }
         let nanos = DispatchTime.now().uptimeNanoseconds - start
-        handles(function).finished(proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)
+        function.finished(proto: .grpc, status: status, nanos: nanos, wasInFlight: inFlight)
         if accessLog {
             logger.info("gRPC \(Self.grpcService)/\(method) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
-                        metadata: ["function": "\(function)", "protocol": "grpc"])
+                        metadata: ["function": "\(function.name)", "protocol": "grpc"])
         }
     }
 }

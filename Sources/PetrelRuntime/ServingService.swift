@@ -19,15 +19,24 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     let inferenceQueue = DispatchQueue(label: "petrel.inference", qos: .userInitiated, attributes: .concurrent)
 
     let answers: MetadataAnswers
-    /// Per-function metric handles, fixed at start: the hot path reads this dictionary unlocked.
-    let functionMetrics: [String: FunctionMetrics]
+    /// Each function with its metric handles, fixed at start: the hot path reads this dictionary
+    /// unlocked, once per request (a lookup by a String key hashes it, ~350 instructions).
+    let served: [String: Served]
     let unknownMetrics: FunctionMetrics
+    let anyVersion: Bool
+
+    struct Served {
+        let function: LoadedFunction
+        let metrics: FunctionMetrics
+    }
 
     public init(catalog: FunctionCatalog, metrics: ServingMetrics, prometheus: PrometheusCollectorRegistry?,
                 logger: Logger, accessLog: Bool, anyVersion: Bool = false) {
         self.catalog = catalog
         self.metrics = metrics
-        functionMetrics = Dictionary(catalog.functions.map { ($0.name, metrics.function($0.name)) }, uniquingKeysWith: { a, _ in a })
+        served = Dictionary(catalog.functions.map { ($0.name, Served(function: $0, metrics: metrics.function($0.name))) },
+                            uniquingKeysWith: { a, _ in a })
+        self.anyVersion = anyVersion
         unknownMetrics = metrics.function(ServingMetrics.unknownFunction)
         var answers = MetadataAnswers { name, version in
             guard let f = catalog.function(named: name) else { return .failure(.notFound("unknown model '\(name)'")) }
@@ -57,9 +66,9 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
         let start = DispatchTime.now().uptimeNanoseconds
         let route = OIPRest.route(method: request.method, path: request.path)
-        let fname = ServingMetrics.unknownFunction
+        let fname = unknownMetrics
         // Metric labels are known only after routing; each answer passes them along.
-        @Sendable func done(_ r: HTTPResponse, _ f: String, _ p: ServingMetrics.WireProtocol, _ flight: Bool) {
+        @Sendable func done(_ r: HTTPResponse, _ f: FunctionMetrics, _ p: ServingMetrics.WireProtocol, _ flight: Bool) {
             responder.respond(r)
             record(request: request, status: r.status, function: f, proto: p, start: start, inFlight: flight)
         }
@@ -70,35 +79,35 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         }
         if let (r, function) = answers.rest(route) {
             let proto: ServingMetrics.WireProtocol = request.path.hasPrefix("/v1/") ? .tfserving : .rest
-            return done(r, function ?? fname, proto, false)
+            return done(r, function.map(handles) ?? fname, proto, false)
         }
         switch route {
         case .modelInfer(let name, let version):
-            let f: LoadedFunction
+            let f: LoadedFunction, m: FunctionMetrics
             switch lookup(name, version) {
-            case .success(let found): f = found
+            case .success(let found): (f, m) = (found.function, found.metrics)
             case .failure(let e): return done(error(e), fname, .rest, false)
             }
-            handles(f.name).started()
+            m.started()
             let headerLength = request.headers["inference-header-content-length"].flatMap { Int($0) }
             let decoded: InferRequest
             do {
                 decoded = try OIPRest.decodeInferRequest(body: request.body, inferenceHeaderLength: headerLength,
                                                          modelName: f.name, modelVersion: version)
             } catch {
-                return done(self.error(error), f.name, .rest, true)
+                return done(self.error(error), m, .rest, true)
             }
             infer(f, decoded, on: responder.eventLoop) { [self] result in
                 switch result {
-                case .failure(let e): done(self.error(e), f.name, .rest, true)
+                case .failure(let e): done(self.error(e), m, .rest, true)
                 case .success(let (req, resp)):
                     do {
                         let (body, hlen) = try OIPRest.encodeInferResponse(resp, request: req)
                         var r = HTTPResponse(status: 200, contentType: hlen == nil ? "application/json" : "application/octet-stream", body: body)
                         if let hlen { r.headers.add("inference-header-content-length", String(hlen)) }
-                        done(r, f.name, .rest, true)
+                        done(r, m, .rest, true)
                     } catch {
-                        done(self.error(error), f.name, .rest, true)
+                        done(self.error(error), m, .rest, true)
                     }
                 }
             }
@@ -186,13 +195,15 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
         }
     }
 
-    func lookup(_ name: String, _ version: String?) -> Result<LoadedFunction, ProtocolError> {
-        answers.lookup(name, version).map { catalog.function(named: $0.name)! }
+    /// The function a request names, by the rules of `answers.lookup`, which also words the errors.
+    func lookup(_ name: String, _ version: String?) -> Result<Served, ProtocolError> {
+        if let s = served[name], version == nil || anyVersion || version == s.function.version { return .success(s) }
+        return answers.lookup(name, version).map { served[$0.name]! }
     }
 
     // MARK: helpers
 
-    func handles(_ function: String) -> FunctionMetrics { functionMetrics[function] ?? unknownMetrics }
+    func handles(_ function: String) -> FunctionMetrics { served[function]?.metrics ?? unknownMetrics }
 
     func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: body)
@@ -206,12 +217,12 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
 
     func pathOnly(_ p: String) -> String { p.split(separator: "?", maxSplits: 1).first.map(String.init) ?? p }
 
-    func record(request: HTTPRequest, status: Int, function: String, proto: ServingMetrics.WireProtocol, start: UInt64, inFlight: Bool) {
+    func record(request: HTTPRequest, status: Int, function: FunctionMetrics, proto: ServingMetrics.WireProtocol, start: UInt64, inFlight: Bool) {
         let nanos = DispatchTime.now().uptimeNanoseconds - start
-        handles(function).finished(proto: proto, status: String(status), nanos: nanos, wasInFlight: inFlight)
+        function.finished(proto: proto, status: String(status), nanos: nanos, wasInFlight: inFlight)
         if accessLog {
             logger.info("\(request.method) \(request.path) \(status) \(String(format: "%.3f", Double(nanos) / 1e6))ms",
-                        metadata: ["function": "\(function)", "protocol": "\(proto.rawValue)",
+                        metadata: ["function": "\(function.name)", "protocol": "\(proto.rawValue)",
                                    "http": "\(request.version == .http2 ? "2" : "1.1")"])
         }
     }

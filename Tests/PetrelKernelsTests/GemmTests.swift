@@ -178,6 +178,20 @@ func checkGemm(_ t: GemmCase, path: GemmPath, seed: UInt64 = 1) {
         for m in [2, 3, 8, 9] { #expect(run(m) == Array(twelve[0..<(m * n)]), "isa=\(isa) m=\(m)") }
     }
 
+    /// Batch 1 against pre-packed B: whole pairs of panels go through the two-panel GEMV, an odd
+    /// panel and a partial one through the one-panel GEMV.
+    @Test(arguments: runnableISAs)
+    func gemvOverPanelPairs(isa: ISA) {
+        for n in [32, 48, 64, 100, 256] {
+            for k in [1, 2, 7, 64] {
+                for beta: Float in [0, 0.5] {
+                    checkGemm(GemmCase(isa: isa, m: 1, n: n, k: k, alpha: 1.5, beta: beta,
+                                       bias: beta == 0 ? .col : .none, activation: beta == 0 ? .relu : .none), path: .packed)
+                }
+            }
+        }
+    }
+
     @Test(arguments: runnableISAs)
     func alphaZeroAndKZeroScaleC(isa: ISA) {
         for path in GemmPath.allCases {

@@ -63,6 +63,13 @@ void petrel_sgemv_ref(size_t k, size_t n, const float *x, const float *b, size_t
 void petrel_sgemv_avx2(size_t k, size_t n, const float *x, const float *b, size_t ldb,
                        float *y, float alpha, float beta);
 
+/// The same over `pairs` pairs of pre-packed 16-column panels (each K×16, consecutive): y gets
+/// 32·pairs columns. The AVX2 table's batch-1 path for whole panel pairs.
+typedef void (*petrel_sgemv_panel_pairs_fn)(size_t k, size_t pairs, const float *x, const float *b,
+                                            float *y, float alpha, float beta);
+void petrel_sgemv_panel_pairs_avx2(size_t k, size_t pairs, const float *x, const float *b,
+                                   float *y, float alpha, float beta);
+
 /// GEMM epilogue on one tile while it is in L1: C[m×n] += bias (per column when `bias_col`, per row
 /// when `bias_row`; either may be NULL), then the activation `act`:
 ///   0 none, 1 relu, 2 clip to [p0, p1], 3 leaky relu with slope p0; and in the AVX2 epilogues

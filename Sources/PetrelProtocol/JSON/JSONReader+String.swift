@@ -11,7 +11,7 @@ extension JSONReader {
                 let bytes = UnsafeBufferPointer(start: base + start, count: pos - start)
                 pos += 1
                 if ascii { return String(decoding: bytes, as: UTF8.self) }
-                guard let s = String(validating: bytes, as: UTF8.self) else {
+                guard let s = String(utf8Validating: bytes) else {
                     throw error("invalid UTF-8 in string", at: start)
                 }
                 return s
@@ -62,7 +62,7 @@ extension JSONReader {
         pos += 1
         if nonASCII {
             let ok = out.withUnsafeBufferPointer { buf in
-                String(validating: UnsafeBufferPointer(rebasing: buf[before...]), as: UTF8.self) != nil
+                String(utf8Validating: UnsafeBufferPointer(rebasing: buf[before...])) != nil
             }
             if !ok { throw error("invalid UTF-8 in string", at: start) }
         }

@@ -6,7 +6,14 @@ extension OIPGrpc {
     /// `raw_input_contents` entry each (never both kinds in one request); either way the data must
     /// match the shape exactly.
     public static func decodeInferRequest(_ bytes: [UInt8]) throws(ProtocolError) -> InferRequest {
-        if let s = bytes.withUnsafeBufferPointer({ scanInferRequest($0) }) {
+        var result: Result<InferRequest, ProtocolError>!
+        bytes.withUnsafeBufferPointer { buf in result = Result { () throws(ProtocolError) in try decodeInferRequest(buf) } }
+        return try result.get()
+    }
+
+    /// As above, read in place (a transport's buffer); only the general path copies the bytes.
+    public static func decodeInferRequest(_ bytes: UnsafeBufferPointer<UInt8>) throws(ProtocolError) -> InferRequest {
+        if let s = scanInferRequest(bytes) {
             var request = InferRequest(id: s.id.isEmpty ? nil : s.id, modelName: s.modelName,
                                        modelVersion: s.modelVersion.isEmpty ? nil : s.modelVersion, inputs: [],
                                        outputs: s.outputs)
@@ -17,7 +24,7 @@ extension OIPGrpc {
             }
             return request
         }
-        return try decodeInferRequestGeneral(bytes)
+        return try decodeInferRequestGeneral(Array(bytes))
     }
 
     /// Every valid ModelInferRequest, through SwiftProtobuf (parameters, typed contents), with
@@ -39,7 +46,7 @@ extension OIPGrpc {
             if input.parameters["shared_memory_region"] != nil {
                 throw .init(.unimplemented, "input '\(input.name)': shared memory (parameter 'shared_memory_region') is not supported")
             }
-            request.inputs.append(try inputTensor(input.name, input.datatype, input.shape) { datatype throws(ProtocolError) in
+            request.inputs.append(try inputTensor(input.name, input.datatype, input.shape.map { Int($0) }) { datatype throws(ProtocolError) in
                 raw ? [UInt8](m.rawInputContents[i]) : try typedData(input.contents, datatype, input.name)
             })
         }
@@ -55,7 +62,7 @@ extension OIPGrpc {
 
     /// One input, checked the same way on both decode paths: a known datatype, no negative
     /// dimension, and data that matches the shape exactly.
-    private static func inputTensor(_ name: String, _ datatype: String, _ shape: [Int64],
+    private static func inputTensor(_ name: String, _ datatype: String, _ shape: [Int],
                                     data: (InferDataType) throws(ProtocolError) -> [UInt8]) throws(ProtocolError) -> InferTensor {
         guard let dt = InferDataType(rawValue: datatype) else {
             throw .invalidArgument("input '\(name)': unknown datatype '\(datatype)'")
@@ -63,7 +70,7 @@ extension OIPGrpc {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw .invalidArgument("input '\(name)': shape \(shapeText(shape)) has a negative dimension")
         }
-        let t = InferTensor(name: name, datatype: dt, shape: shape.map { Int($0) }, data: try data(dt))
+        let t = InferTensor(name: name, datatype: dt, shape: shape, data: try data(dt))
         try t.checkDataMatchesShape()
         return t
     }
@@ -156,7 +163,8 @@ extension OIPGrpc {
     /// Encodes a ModelInferResponse with `raw_output_contents`, what tritonclient's gRPC client reads.
     /// Only the requested outputs when the request names any. Written by hand into one array:
     /// SwiftProtobuf would copy each tensor into Data and then into the serialized bytes.
-    public static func encodeInferResponse(_ response: InferResponse, request: InferRequest) throws(ProtocolError) -> [UInt8] {
+    /// `prefix` zero bytes precede the message (room for the gRPC frame header).
+    public static func encodeInferResponse(_ response: InferResponse, request: InferRequest, prefix: Int = 0) throws(ProtocolError) -> [UInt8] {
         let selected = try request.selectOutputs(of: response)
         var total = 64 + response.modelName.utf8.count + (response.id?.utf8.count ?? 0)
         for o in selected {
@@ -164,7 +172,7 @@ extension OIPGrpc {
             _ = try ElementView(t)
             total += ProtoWriter.fieldSize(5, length: outputTensorSize(t)) + ProtoWriter.fieldSize(6, length: t.data.count)
         }
-        var w = ProtoWriter(capacity: total)
+        var w = ProtoWriter(capacity: total, prefix: prefix)
         w.field(1, response.modelName)
         w.field(2, response.modelVersion ?? "")
         w.field(3, response.id ?? "")

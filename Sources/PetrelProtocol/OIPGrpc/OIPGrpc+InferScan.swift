@@ -42,24 +42,24 @@ extension OIPGrpc {
     struct ScannedInput {
         var name: String
         var datatype: String
-        var shape: [Int64]
+        var shape: [Int]
     }
 
     private static func scanInput(_ bytes: UnsafeBufferPointer<UInt8>) -> ScannedInput? {
         var r = ProtoReader(bytes: bytes)
         var name = "", datatype = ""
-        var shape: [Int64] = []
+        var shape: [Int] = []
         shape.reserveCapacity(4)
         while let (field, value) = r.next() {
             switch (field, value) {
             case (1, .bytes(let range)): guard let v = string(bytes, range) else { return nil }; name = v
             case (2, .bytes(let range)): guard let v = string(bytes, range) else { return nil }; datatype = v
-            case (3, .varint(let v)): shape.append(Int64(bitPattern: v))
+            case (3, .varint(let v)): shape.append(Int(Int64(bitPattern: v)))
             case (3, .bytes(let range)):
                 var packed = ProtoReader(bytes: UnsafeBufferPointer(rebasing: bytes[range]))
                 while packed.pos < packed.bytes.count {
                     guard let v = packed.varint() else { return nil }
-                    shape.append(Int64(bitPattern: v))
+                    shape.append(Int(Int64(bitPattern: v)))
                 }
             case (1...5, _), (-1, _): return nil   // parameters (4), typed contents (5), or malformed
             default: continue
@@ -84,6 +84,6 @@ extension OIPGrpc {
     }
 
     private static func string(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
-        String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        String(utf8Validating: UnsafeBufferPointer(rebasing: bytes[range]))
     }
 }

@@ -26,7 +26,7 @@ public enum OIPGrpc {
             guard field > 0 else { return nil }
             guard field == 1 || field == 2 else { continue }
             guard case .bytes(let range) = value,
-                  let s = String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) else { return nil }
+                  let s = String(utf8Validating: UnsafeBufferPointer(rebasing: bytes[range])) else { return nil }
             if field == 1 { name = s } else { version = s }
         }
         return (name, version.isEmpty ? nil : version)

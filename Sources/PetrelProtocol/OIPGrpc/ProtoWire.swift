@@ -3,7 +3,11 @@
 struct ProtoWriter {
     var bytes: [UInt8] = []
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    /// `prefix` zero bytes come first: room a transport fills in (a gRPC frame header).
+    init(capacity: Int, prefix: Int = 0) {
+        bytes.reserveCapacity(prefix + capacity)
+        bytes.append(contentsOf: repeatElement(0, count: prefix))
+    }
 
     @inline(__always) mutating func varint(_ v: UInt64) {
         var v = v

@@ -174,7 +174,7 @@ extension OIPRest {
             guard let h = it.next().flatMap(hexValue), let l = it.next().flatMap(hexValue) else { return nil }
             bytes.append(h << 4 | l)
         }
-        return String(validating: bytes, as: UTF8.self)
+        return String(utf8Validating: bytes)
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {
