@@ -146,6 +146,38 @@ def test_killed_worker_gives_502_and_is_replaced(tmp_path):
         assert s.stop() == 0
 
 
+def test_hung_worker_is_killed_after_the_function_timeout(tmp_path):
+    """limits.timeout: answers within it never disturb the worker (its one timer watches the oldest
+    request and re-arms); a worker that stops answering is killed once its oldest request is
+    that old, the request gets 502, and the next one gets a new worker."""
+    fns = make_functions(tmp_path, scaling="", limits="limits:\n  timeout: 1s\n")
+    s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", workers=True)
+    try:
+        body = infer_body("digits-mlp")
+        assert infer(s, "mlp", body)[0] == 200
+        [pid] = worker_pids("mlp")
+        end = time.time() + 2.5
+        while time.time() < end:   # past two timeouts of steady, quick answers
+            assert infer(s, "mlp", body)[0] == 200
+            time.sleep(0.05)
+        assert worker_pids("mlp") == [pid]
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.time()
+        status, _, payload = infer(s, "mlp", body)
+        took = time.time() - t0
+        assert status == 502, payload
+        assert 0.9 <= took < 5, took
+        status, headers, _ = infer(s, "mlp", body)
+        assert status == 200 and "cold" in headers.get("server-timing", "")
+        assert pid not in worker_pids("mlp")
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except (ProcessLookupError, UnboundLocalError):
+            pass
+        assert s.stop() == 0
+
+
 def test_full_queue_gets_503_with_retry_after(tmp_path):
     fns = make_functions(tmp_path, limits="limits:\n  containerConcurrency: 1\n  queue: 1\n",
                          scaling="scaling:\n  maxScale: 1\n")
