@@ -47,6 +47,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        MallocTuning.reexecIfNeeded()
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
