@@ -236,3 +236,28 @@ def test_grpc_deadline_while_waiting_for_a_worker(tmp_path):
         ch.close()
     finally:
         assert s.stop() == 0
+
+
+def environment(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(e.split("=", 1) for e in f.read().decode(errors="replace").split("\0") if "=" in e)
+
+
+def test_serve_runs_with_a_larger_malloc_cache_and_workers_inherit_it():
+    """`petrel serve` re-executes itself once with glibc.malloc.tcache_count set (same PID); the
+    workers it spawns inherit it. An explicit tcache tunable, or PETREL_MALLOC_TUNING=0, is kept."""
+    s = Server("--prewarm", "0", "--no-access-log", workers=True)
+    try:
+        assert "glibc.malloc.tcache_count=256" in environment(s.proc.pid).get("GLIBC_TUNABLES", "")
+        assert infer(s, "digits-mlp", infer_body("digits-mlp"))[0] == 200
+        [pid] = worker_pids("digits-mlp")
+        assert "glibc.malloc.tcache_count=256" in environment(pid).get("GLIBC_TUNABLES", "")
+    finally:
+        assert s.stop() == 0
+    for env, want in [({"PETREL_MALLOC_TUNING": "0"}, None),
+                      ({"GLIBC_TUNABLES": "glibc.malloc.tcache_count=32"}, "glibc.malloc.tcache_count=32")]:
+        s = Server("--no-access-log", env=env)
+        try:
+            assert environment(s.proc.pid).get("GLIBC_TUNABLES") == (want or os.environ.get("GLIBC_TUNABLES"))
+        finally:
+            assert s.stop() == 0
