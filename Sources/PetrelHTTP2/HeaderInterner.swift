@@ -21,16 +21,22 @@ struct HeaderInterner {
     private static let knownBytes: [[UInt8]] = knownNames.map { Array($0.utf8) }
     private var lastValue: [(bytes: [UInt8], string: String)?] = Array(repeating: nil, count: knownNames.count)
 
-    mutating func strings(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> (name: String, value: String) {
+    /// Positions in `knownNames` the session switches on (cheaper than comparing Strings).
+    enum Known {
+        static let method = 0, path = 1, scheme = 2, authority = 3, status = 4, contentType = 5
+    }
+
+    /// The name and value, and the name's position in `knownNames` (nil: not a known name).
+    mutating func strings(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> (name: String, value: String, known: Int?) {
         guard let i = Self.index(of: name) else {
-            return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self), nil)
         }
         let n = Self.knownNames[i]
-        if value.count <= 15 { return (n, String(decoding: value, as: UTF8.self)) }
-        if let last = lastValue[i], Self.equal(last.bytes, value) { return (n, last.string) }
+        if value.count <= 15 { return (n, String(decoding: value, as: UTF8.self), i) }
+        if let last = lastValue[i], Self.equal(last.bytes, value) { return (n, last.string, i) }
         let v = String(decoding: value, as: UTF8.self)
         lastValue[i] = (Array(value), v)
-        return (n, v)
+        return (n, v, i)
     }
 
     private static func index(of name: UnsafeBufferPointer<UInt8>) -> Int? {

@@ -274,25 +274,26 @@ final class H2Session {
             }
             return
         }
-        let (n, v) = interned.strings(name, value)
+        let (n, v, known) = interned.strings(name, value)
         let isTrailer = category == NGHTTP2_HCAT_HEADERS
         if isTrailer {
             if s.trailers == nil { s.trailers = HTTPHeaders() }
             s.trailers!.add(n, v)
             return
         }
+        typealias K = HeaderInterner.Known
         if name.first == UInt8(ascii: ":") {
-            switch n {
-            case ":method": s.method = v
-            case ":path": s.path = v
-            case ":scheme": s.scheme = v
-            case ":authority": s.authority = v
-            case ":status": s.status = Int(v) ?? 0
+            switch known {
+            case K.method: s.method = v
+            case K.path: s.path = v
+            case K.scheme: s.scheme = v
+            case K.authority: s.authority = v
+            case K.status: s.status = Int(v) ?? 0
             default: break
             }
             return
         }
-        if role == .server, n == "content-type", v.hasPrefix("application/grpc") {
+        if role == .server, known == K.contentType, v.hasPrefix("application/grpc") {
             s.isGRPC = true
             s.bodyLimit = limits.maxGRPCMessageBytes + 5
         }
