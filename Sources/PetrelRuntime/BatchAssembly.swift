@@ -74,9 +74,19 @@ enum BatchAssembly {
                   let n = t.shapeElementCount, n * size == t.data.count else { return nil }
             let rowBytes = t.data.count / total
             var at = 0
+            // Requests of the same row count (usually all of them: one row each) share one shape
+            // array rather than allocating a copy each.
+            var last: (rows: Int, shape: [Int])?
             for (i, rows) in counts.enumerated() {
-                var shape = t.shape
-                shape[0] = rows
+                let shape: [Int]
+                if let last, last.rows == rows {
+                    shape = last.shape
+                } else {
+                    var s = t.shape
+                    s[0] = rows
+                    shape = s
+                    last = (rows, s)
+                }
                 let bytes = Array(t.data[at..<(at + rows * rowBytes)])
                 parts[i].outputs.append(InferTensor(name: t.name, datatype: t.datatype, shape: shape, data: bytes))
                 at += rows * rowBytes
