@@ -149,7 +149,7 @@ def test_killed_worker_gives_502_and_is_replaced(tmp_path):
 def test_hung_worker_is_killed_after_the_function_timeout(tmp_path):
     """limits.timeout: answers within it never disturb the worker (its one timer watches the oldest
     request and re-arms); a worker that stops answering is killed once its oldest request is
-    that old, the request gets 502, and the next one gets a new worker."""
+    that old, that request gets 504, and the next one gets a new worker."""
     fns = make_functions(tmp_path, scaling="", limits="limits:\n  timeout: 1s\n")
     s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", workers=True)
     try:
@@ -165,7 +165,8 @@ def test_hung_worker_is_killed_after_the_function_timeout(tmp_path):
         t0 = time.time()
         status, _, payload = infer(s, "mlp", body)
         took = time.time() - t0
-        assert status == 502, payload
+        assert status == 504, payload
+        assert "did not answer within 1 s (limits.timeout)" in json.loads(payload)["error"]
         assert 0.9 <= took < 5, took
         status, headers, _ = infer(s, "mlp", body)
         assert status == 200 and "cold" in headers.get("server-timing", "")

@@ -56,6 +56,8 @@ final class FunctionPool: @unchecked Sendable {
         /// cancelled on every forward, cost ~4,000 instructions of a proxied request).
         var forwarded: [(request: Int, at: NIODeadline)] = []
         var hangTimer: Scheduled<Void>?
+        /// Requests that had waited past the timeout when the worker was killed: answered 504.
+        var hung: Set<Int> = []
         init(id: Int, socketPath: String, cold: ColdStart) { self.id = id; self.socketPath = socketPath; self.cold = cold }
 
         var isReady: Bool { life.isReady }
@@ -239,7 +241,10 @@ final class FunctionPool: @unchecked Sendable {
                 p.responder.respond(response)
                 if isCold, let id = w.prewarmClaim { prewarm?.claimEnded(id) }
             case .failure(let error):
-                if error.retryable && !p.retried {
+                if w.hung.remove(p.id) != nil {
+                    reject(p, status: 504, grpc: .deadlineExceeded,
+                           "function '\(name)' did not answer within \(Self.text(settings.timeout)) (limits.timeout); its worker was killed and is being replaced")
+                } else if error.retryable && !p.retried {
                     var again = p
                     again.retried = true
                     queue.insert(again, at: 0)
@@ -255,13 +260,23 @@ final class FunctionPool: @unchecked Sendable {
     /// Watches `w`'s oldest forwarded request: past the function's timeout the worker is killed
     /// (its requests then fail with the connection). Re-armed for the next oldest when it fires
     /// early, since requests answered meanwhile leave the timer in place rather than cancel it.
+    /// "300 s", "1.5 s", "250 ms": a timeout as function.yaml would write it.
+    static func text(_ t: TimeAmount) -> String {
+        let ms = Double(t.nanoseconds) / 1e6
+        if ms < 1000 { return "\(Int(ms.rounded())) ms" }
+        let s = ms / 1000
+        return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
+    }
+
     private func armHangTimer(_ w: WorkerSlot) {
         guard w.hangTimer == nil, let oldest = w.forwarded.first else { return }
         w.hangTimer = eventLoop.scheduleTask(deadline: oldest.at + settings.timeout) { [self] in
             w.hangTimer = nil
             guard let oldest = w.forwarded.first else { return }
-            if oldest.at + settings.timeout <= .now() {
-                logger.warning("worker \(w.id) of \(name) did not answer within \(settings.timeout.nanoseconds / 1_000_000_000) s: killed")
+            let now = NIODeadline.now()
+            if oldest.at + settings.timeout <= now {
+                logger.warning("worker \(w.id) of \(name) did not answer within \(Self.text(settings.timeout)): killed")
+                w.hung = Set(w.forwarded.filter { $0.at + settings.timeout <= now }.map(\.request))
                 w.forwarded.removeAll()
                 apply(.timedOut, to: w)
             } else {
