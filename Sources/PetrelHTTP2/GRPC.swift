@@ -280,6 +280,10 @@ struct MethodPath: Hashable {
     let path: String
     init(_ path: String) { self.path = path }
 
+    /// Byte-wise, as the hash is: String's own == would also equate canonically equivalent
+    /// spellings, which hash differently here.
+    static func == (a: MethodPath, b: MethodPath) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+
     func hash(into h: inout Hasher) {
         var path = path
         path.withUTF8 { u in

@@ -34,3 +34,16 @@ import Testing
         #expect(h["t"] == nil && h["tee"] == nil)
     }
 }
+
+@Suite struct MethodPathTests {
+    /// The router's key: equal exactly when the bytes are, and equal keys hash alike.
+    @Test func equalityAndHashAgree() {
+        let a = MethodPath("/inference.GRPCInferenceService/ModelInfer")
+        let b = MethodPath(String(decoding: Array("/inference.GRPCInferenceService/ModelInfer".utf8), as: UTF8.self))
+        #expect(a == b && a.hashValue == b.hashValue)
+        #expect(MethodPath("/s/K") != MethodPath("/s/\u{212A}"))   // canonically equivalent, different bytes
+        #expect(MethodPath("/s/ServerLive") != MethodPath("/s/ModelReady!"))
+        let table = [a: 1, MethodPath("/s/x"): 2]
+        #expect(table[b] == 1 && table[MethodPath("/s/x")] == 2 && table[MethodPath("/s/y")] == nil)
+    }
+}

@@ -34,6 +34,8 @@ final class FunctionPool: @unchecked Sendable {
         var arrived: UInt64
         var isGRPC: Bool
         var retried = false
+        /// When it stops waiting in the queue (its grpc-timeout, else the function's timeout).
+        var expiry: NIODeadline
         var deadline: Scheduled<Void>?
         var id: Int
     }
@@ -142,7 +144,8 @@ final class FunctionPool: @unchecked Sendable {
         let arrived = MonotonicClock.now()
         onLoop { [self] in
             nextRequest += 1
-            var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC, id: nextRequest)
+            var p = Pending(request: request, responder: responder, arrived: arrived, isGRPC: isGRPC,
+                            expiry: deadline ?? .now() + settings.timeout, id: nextRequest)
             if retiring { return reject(p, status: 404, grpc: .notFound, "function '\(name)' was deleted") }
             if !PoolPolicy.admits(queued: queue.count, queueLimit: settings.queueLimit, someWorkerHasRoom: readyWorkerWithCapacity() != nil) {
                 return reject(p, status: 503, grpc: .unavailable,
@@ -152,12 +155,16 @@ final class FunctionPool: @unchecked Sendable {
             concurrencyChanged()
             // Nothing waits and a worker has room: forwarded now, so no queue deadline to arm.
             if queue.isEmpty, let w = readyWorkerWithCapacity() { return forward(p, to: w) }
-            let limit = deadline ?? .now() + settings.timeout
-            let id = p.id
-            p.deadline = eventLoop.scheduleTask(deadline: limit) { [self] in expire(id) }
+            armQueueDeadline(&p)
             queue.append(p)
             pump()
         }
+    }
+
+    /// The timer that answers `p` 504 / DEADLINE_EXCEEDED if it is still queued at its expiry.
+    private func armQueueDeadline(_ p: inout Pending) {
+        let id = p.id
+        p.deadline = eventLoop.scheduleTask(deadline: p.expiry) { [self] in expire(id) }
     }
 
     /// Runs now when already on the pool's loop (one gateway loop: no hop at all), else hops.
@@ -247,6 +254,7 @@ final class FunctionPool: @unchecked Sendable {
                 } else if error.retryable && !p.retried {
                     var again = p
                     again.retried = true
+                    armQueueDeadline(&again)   // it waits in the queue again, under its first deadline
                     queue.insert(again, at: 0)
                 } else {
                     reject(p, status: 502, grpc: .unavailable,
@@ -257,9 +265,6 @@ final class FunctionPool: @unchecked Sendable {
         } }
     }
 
-    /// Watches `w`'s oldest forwarded request: past the function's timeout the worker is killed
-    /// (its requests then fail with the connection). Re-armed for the next oldest when it fires
-    /// early, since requests answered meanwhile leave the timer in place rather than cancel it.
     /// "300 s", "1.5 s", "250 ms": a timeout as function.yaml would write it.
     static func text(_ t: TimeAmount) -> String {
         let ms = Double(t.nanoseconds) / 1e6
@@ -268,6 +273,10 @@ final class FunctionPool: @unchecked Sendable {
         return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
     }
 
+    /// Watches `w`'s oldest forwarded request: past the function's timeout the worker is killed,
+    /// the requests that waited that long are answered 504 and the others fail with the
+    /// connection. Re-armed for the next oldest when it fires early, since requests answered
+    /// meanwhile leave the timer in place rather than cancel it.
     private func armHangTimer(_ w: WorkerSlot) {
         guard w.hangTimer == nil, let oldest = w.forwarded.first else { return }
         w.hangTimer = eventLoop.scheduleTask(deadline: oldest.at + settings.timeout) { [self] in
