@@ -11,7 +11,8 @@ import Glibc
 /// glibc reads its tunables only when a process starts, so `petrel serve` puts
 /// `glibc.malloc.tcache_count` into GLIBC_TUNABLES and executes itself again (same PID, ~2 ms,
 /// once); the workers it spawns inherit the environment. A tcache setting already in
-/// GLIBC_TUNABLES, or PETREL_MALLOC_TUNING=0, is left alone.
+/// GLIBC_TUNABLES, or PETREL_MALLOC_TUNING=0, is left alone: set one of them when profiling with a
+/// tool that does not follow exec (valgrind without --trace-children would lose the server).
 enum MallocTuning {
     static let tcacheCount = 256
     private static let marker = "PETREL_MALLOC_TUNED"
