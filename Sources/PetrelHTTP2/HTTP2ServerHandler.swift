@@ -142,10 +142,12 @@ final class HTTP2ServerHandler: ChannelDuplexHandler, ResponseSink, DeferredFlus
 
 extension H2Session {
     /// Serialises pending frames into `context`'s channel while it stays writable (in 256 KiB
-    /// steps, so the watermark is checked between them), then flushes once.
+    /// steps, so the watermark is checked between them), then flushes once. A buffer is taken
+    /// only while nghttp2 has frames to send: the loop's last, empty round used to allocate one
+    /// for nothing, on every drain (three per proxied request in the gateway).
     func drain(into context: ChannelHandlerContext) throws {
         var wrote = false
-        while context.channel.isWritable {
+        while wantsWrite && context.channel.isWritable {
             var out = context.channel.allocator.buffer(capacity: 4096)
             let n = try send(budget: 256 << 10) { out.writeBytes($0) }
             if n == 0 { break }

@@ -138,6 +138,9 @@ final class H2Session {
     /// False once both sides are done (GOAWAY exchanged and no stream left): close the socket.
     var isAlive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
 
+    /// Frames are queued that `send` would serialise now.
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
     // MARK: server side
 
     func respond(stream id: Int32, _ response: HTTPResponse) {

@@ -68,9 +68,10 @@ struct Serve: ParsableCommand {
         let router = GRPCRouter(maxMessageBytes: maxGrpcMessageBytes, fallback: serving)
         serving.registerGRPC(on: router)
         let (server, bound) = try listen(config) { try HTTPServer(configuration: config, service: router, events: serving) }
+        let signals = StopSignals()   // before the announcement: a SIGTERM right after it must stop us gracefully
         logger.notice("serving \(catalog.functions.count) function(s) on \(bound): \(catalog.functions.map(\.name).joined(separator: ", "))")
 
-        waitForSignal()
+        signals.wait()
         logger.notice("shutting down: GOAWAY sent, finishing in-flight requests")
         server.shutdownGracefully()
         logger.notice("stopped")
@@ -127,8 +128,9 @@ struct Serve: ParsableCommand {
         defer { ServerFile.remove(registry: registryPath) }
         gateway.start()
         let names = gateway.functionNames
+        let signals = StopSignals()
         logger.notice("serving \(names.count) function(s) on \(bound) with worker processes (prewarm \(prewarm)): \(names.joined(separator: ", "))")
-        waitForSignal()
+        signals.wait()
         logger.notice("shutting down: GOAWAY sent, finishing in-flight requests, draining workers")
         server.shutdownGracefully()
         gateway.stop()
@@ -196,5 +198,4 @@ struct Serve: ParsableCommand {
         }
     }
 
-    private func waitForSignal() { StopSignals().wait() }
 }
