@@ -172,16 +172,12 @@ public struct GRPCCall: Sendable {
     /// When the client gives up (`grpc-timeout`); the reply after it is DEADLINE_EXCEEDED.
     public var deadline: NIODeadline?
 
+    /// `@inlinable`: unspecialized, this generic looked up `Result` metadata on every call.
     @inlinable
-    public func withMessage<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
-        let bytes = self.body
-        let n = bytes.count - GRPCWire.framePrefix
-        // withUnsafeBufferPointer rethrows untyped; keep the typed error by hand.
-        var result: Result<R, E>!
-        bytes.withUnsafeBufferPointer { buf in
-            result = Result { () throws(E) in try body(UnsafeBufferPointer(start: buf.baseAddress! + GRPCWire.framePrefix, count: n)) }
+    public func withMessage<R, E: Error>(_ read: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
+        try body.withUnsafeBufferPointer { (buf) throws(E) -> R in
+            try read(UnsafeBufferPointer(rebasing: buf[GRPCWire.framePrefix...]))
         }
-        return try result.get()
     }
 }
 

@@ -23,7 +23,9 @@ struct HeaderInterner {
 
     /// Positions in `knownNames` the session switches on (cheaper than comparing Strings).
     enum Known {
-        static let method = 0, path = 1, scheme = 2, authority = 3, status = 4, contentType = 5
+        static let method = position(":method"), path = position(":path"), scheme = position(":scheme"),
+                   authority = position(":authority"), status = position(":status"), contentType = position("content-type")
+        private static func position(_ name: String) -> Int { knownNames.firstIndex(of: name)! }
     }
 
     /// The name and value, and the name's position in `knownNames` (nil: not a known name).

@@ -43,16 +43,16 @@ extension ServingService {
     }
 
     private func answer(_ reply: GRPCReply, _ method: String, _ r: Result<[UInt8], ProtocolError>) {
-        finish(reply, r.map(GRPCWire.frame), function: unknownMetrics, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
+        finish(reply, r, framed: false, function: unknownMetrics, start: DispatchTime.now().uptimeNanoseconds, inFlight: false, method: method)
     }
 
-    /// `r`'s bytes are a message behind room for its frame header (`GRPCResult.framed`).
-    private func finish(_ reply: GRPCReply, _ r: Result<[UInt8], ProtocolError>, function: FunctionMetrics,
+    /// `framed`: `r`'s bytes are a message behind room for its frame header (`GRPCResult.framed`).
+    private func finish(_ reply: GRPCReply, _ r: Result<[UInt8], ProtocolError>, framed: Bool = true, function: FunctionMetrics,
                         start: UInt64, inFlight: Bool, method: String = "ModelInfer") {
         let status: String
         switch r {
         case .success(let bytes):
-            reply(.framed(bytes))
+            reply(framed ? .framed(bytes) : .ok(bytes))
             status = GRPCStatus.ok.name
         case .failure(let e):
             if e.code == .internal { logger.error("internal error: \(e.message)") }

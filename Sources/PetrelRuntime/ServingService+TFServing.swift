@@ -8,7 +8,7 @@ extension ServingService {
                           done: @escaping (HTTPResponse, FunctionMetrics, ServingMetrics.WireProtocol, Bool) -> Void) {
         let f: LoadedFunction, m: FunctionMetrics
         switch answers.resolve(name, version, label: label) {
-        case .success(let sig): (f, m) = (served[sig.name]!.function, served[sig.name]!.metrics)
+        case .success(let sig): let s = served[sig.name]!; (f, m) = (s.function, s.metrics)
         case .failure(let e): return done(error(e), unknownMetrics, .tfserving, false)
         }
         m.started()

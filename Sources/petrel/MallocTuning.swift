@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,9 +18,9 @@ enum MallocTuning {
 
     static func reexecIfNeeded() {
         #if os(Linux)
-        let env = ProcessInfo.processInfo.environment
-        if env["PETREL_MALLOC_TUNING"] == "0" || env[marker] != nil { return }
-        let current = env["GLIBC_TUNABLES"] ?? ""
+        func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        if env("PETREL_MALLOC_TUNING") == "0" || env(marker) != nil { return }
+        let current = env("GLIBC_TUNABLES") ?? ""
         if current.contains("glibc.malloc.tcache_count") { return }
         setenv("GLIBC_TUNABLES", (current.isEmpty ? "" : current + ":") + "glibc.malloc.tcache_count=\(tcacheCount)", 1)
         setenv(marker, "1", 1)   // never twice, even if the loader dropped the variable

@@ -2,14 +2,6 @@ import Testing
 @testable import PetrelHTTP2
 
 @Suite struct HeaderInternerTests {
-    /// The session switches on these positions instead of comparing names.
-    @Test func knownPositionsNameTheirHeaders() {
-        typealias K = HeaderInterner.Known
-        let names = HeaderInterner.knownNames
-        #expect([names[K.method], names[K.path], names[K.scheme], names[K.authority], names[K.status], names[K.contentType]]
-                == [":method", ":path", ":scheme", ":authority", ":status", "content-type"])
-    }
-
     @Test func internsKnownNamesAndRepeatedLongValues() {
         var i = HeaderInterner()
         func call(_ n: String, _ v: String) -> (name: String, value: String, known: Int?) {

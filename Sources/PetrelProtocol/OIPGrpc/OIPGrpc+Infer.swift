@@ -6,9 +6,7 @@ extension OIPGrpc {
     /// `raw_input_contents` entry each (never both kinds in one request); either way the data must
     /// match the shape exactly.
     public static func decodeInferRequest(_ bytes: [UInt8]) throws(ProtocolError) -> InferRequest {
-        var result: Result<InferRequest, ProtocolError>!
-        bytes.withUnsafeBufferPointer { buf in result = Result { () throws(ProtocolError) in try decodeInferRequest(buf) } }
-        return try result.get()
+        try bytes.withUnsafeBufferPointer { (buf) throws(ProtocolError) in try decodeInferRequest(buf) }
     }
 
     /// As above, read in place (a transport's buffer); only the general path copies the bytes.
