@@ -292,9 +292,19 @@ extension Gemm {
                             let col = q * nr
                             let nt = min(nr, nb - col)
                             let bp = bBase + q * bPanelStride
+                            // A pre-packed weight streams from memory (a transformer's layers do not fit L3):
+                            // the next panel's kb lines (one per k: NR floats = 64 bytes) are asked
+                            // for, a share per row tile. A B block packed here is already in cache.
+                            let next = b.prepacked && q + 1 < panHi ? bp + bPanelStride : nil
+                            let share = ceilDiv(kb * nr * 4 / 64, ceilDiv(mb, mr))
                             var ir = 0
                             while ir < mb {
                                 let mt = min(mr, mb - ir)
+                                if let next {
+                                    let first = ir / mr * share
+                                    let lines = min(share, kb * nr * 4 / 64 - first)
+                                    if lines > 0 { petrel_prefetch_l2(next + first * 16, lines) }
+                                }
                                 let ct = c + (ic + ir) * ldc + jc + col
                                 if lastPass, let f = fused, let rowAEpi {
                                     let bias = epilogue.biasPointers(row0: ic + ir, col0: jc + col)

@@ -11,6 +11,9 @@ struct BenchSGEMM: ParsableCommand {
     @Option(help: "Comma-separated square sizes M = N = K.")
     var sizes: String = "256,1024,4096"
 
+    @Option(help: "Comma-separated MxNxK products with B pre-packed, as a model's MatMul/Gemm weights run (e.g. 128x384x384).")
+    var shapes: String?
+
     @Option(help: "Threads (the peak is measured with the same number of threads).")
     var threads: Int = 1
 
@@ -25,9 +28,24 @@ struct BenchSGEMM: ParsableCommand {
         guard !parsedSizes.isEmpty, parsedSizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--sizes must be a comma-separated list of positive integers")
         }
+        guard parsedShapes != nil else {
+            throw ValidationError("--shapes must be a comma-separated list of MxNxK products of positive integers, e.g. 128x384x384")
+        }
         if let isa, ISA(rawValue: isa) == nil {
             throw ValidationError("--isa must be one of: \(ISA.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+    }
+
+    /// `--shapes`, or nil when one is not MxNxK with positive sides.
+    var parsedShapes: [(m: Int, n: Int, k: Int)]? {
+        guard let shapes else { return [] }
+        var out: [(m: Int, n: Int, k: Int)] = []
+        for s in shapes.split(separator: ",") {
+            let d = s.split(separator: "x").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard d.count == 3, d.allSatisfy({ $0 > 0 }) else { return nil }
+            out.append((d[0], d[1], d[2]))
+        }
+        return out
     }
 
     var parsedSizes: [Int] {
@@ -37,20 +55,33 @@ struct BenchSGEMM: ParsableCommand {
     func run() throws {
         let want = isa.flatMap(ISA.init(rawValue:)) ?? KernelTable.current.isa
         let report = GemmBenchmark.run(sizes: parsedSizes, threads: threads, isa: want)
+        let pool = ThreadPool.shared(threads: threads)
+        // Weight-shaped products: B pre-packed as a compiled model holds it (the `Dense` path).
+        let shaped = (parsedShapes ?? []).map { s -> (m: Int, n: Int, k: Int, ns: Double, gflops: Double) in
+            let ns = GemmBenchmark.latency(m: s.m, n: s.n, k: s.k, packed: true, isa: report.isa, pool: pool)
+            return (s.m, s.n, s.k, ns, 2 * Double(s.m * s.n * s.k) / ns)
+        }
         if json {
             let rs = report.results.map {
                 "{\"size\": \($0.size), \"gflops\": \(fmt($0.gflops)), \"percent_of_peak\": \(fmt($0.percentOfPeak))}"
             }
+            let ss = shaped.map {
+                "{\"m\": \($0.m), \"n\": \($0.n), \"k\": \($0.k), \"microseconds\": \(fmt($0.ns / 1000)), "
+                    + "\"gflops\": \(fmt($0.gflops)), \"percent_of_peak\": \(fmt(100 * $0.gflops / report.peakGflops))}"
+            }
             print("{\"peak_gflops\": \(fmt(report.peakGflops)), \"threads\": \(report.threads), "
-                  + "\"isa\": \"\(report.isa.rawValue)\", \"results\": [\(rs.joined(separator: ", "))]}")
+                  + "\"isa\": \"\(report.isa.rawValue)\", \"results\": [\(rs.joined(separator: ", "))], \"shapes\": [\(ss.joined(separator: ", "))]}")
         } else {
             print("isa \(report.isa.rawValue), \(report.threads) thread(s), measured peak \(fmt(report.peakGflops)) GFLOP/s")
             print("  size     GFLOP/s   % of peak   GFLOP/s per thread-CPU-second")
             for r in report.results {
                 print(String(format: "%6d  %10.1f  %9.1f   %10.1f", r.size, r.gflops, r.percentOfPeak, r.gflopsPerCPUSecond))
             }
+            for s in shaped {
+                print(String(format: "%dx%dx%d (packed B)  %10.1f GFLOP/s  %5.1f %% of peak  %.1f µs",
+                             s.m, s.n, s.k, s.gflops, 100 * s.gflops / report.peakGflops, s.ns / 1000))
+            }
             // Batch-1 MLP layer and an attention-head-sized product: these run inline, no threads.
-            let pool = ThreadPool.shared(threads: threads)
             for (m, n, k, packed) in [(1, 256, 64, true), (1, 256, 64, false), (128, 128, 32, false)] {
                 let ns = GemmBenchmark.latency(m: m, n: n, k: k, packed: packed, isa: report.isa, pool: pool)
                 print(String(format: "latency M=%d N=%d K=%d%@: %.0f ns", m, n, k, packed ? " (packed B)" : "", ns))

@@ -73,6 +73,16 @@ func petrel(_ args: [String], home: String? = nil) throws -> (code: Int32, out: 
         #expect(shape.err.contains("input 'input' dim 1 must be 64"))
     }
 
+    @Test func benchSGEMMReportsShapesAndRejectsBadOnes() throws {
+        let r = try petrel(["bench", "sgemm", "--sizes", "48", "--shapes", "7x40x33,1x16x5"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("measured peak"))
+        for shape in ["7x40x33 (packed B)", "1x16x5 (packed B)"] { #expect(r.out.contains(shape)) }
+        let bad = try petrel(["bench", "sgemm", "--shapes", "128x384"])
+        #expect(bad.code != 0)
+        #expect(bad.err.contains("--shapes must be a comma-separated list of MxNxK"))
+    }
+
     @Test func opsListsClaimedOps() throws {
         let r = try petrel(["ops"])
         #expect(r.code == 0)

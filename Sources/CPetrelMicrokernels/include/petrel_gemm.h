@@ -107,4 +107,11 @@ static inline void petrel_cpu_pause(void) {
 static inline size_t petrel_claim_next(size_t *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
+/// Asks for `lines` consecutive 64-byte lines from `p` into L2 (prefetcht1), without waiting: the
+/// driver spreads the next weight panel's lines over the current panel's row tiles, so a weight
+/// that streams from DRAM (a transformer's layers do not fit L3) arrives before its first tile.
+static inline void petrel_prefetch_l2(const void *p, size_t lines) {
+    const char *c = (const char *)p;
+    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(c + 64 * i, 0, 2);
+}
 #endif
