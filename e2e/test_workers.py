@@ -146,6 +146,31 @@ def test_killed_worker_gives_502_and_is_replaced(tmp_path):
         assert s.stop() == 0
 
 
+def test_two_gateway_loops_each_reach_the_worker_and_survive_its_crash(tmp_path):
+    """With --event-loops 2 a request is sent to the worker over its own loop's connection: curl's
+    connections alternate between the loops, so the pool loop's connection and the other loop's
+    both carry requests, in-flight ones on both fail 502 when the worker dies, and both reach
+    its replacement."""
+    s = Server("--prewarm", "0", "--no-access-log", "--event-loops", "2", workers=True)
+    try:
+        for _ in range(6):   # a fresh connection each: three per loop
+            assert infer(s, "digits-cnn", infer_body("digits-cnn"))[0] == 200
+        [pid] = worker_pids("digits-cnn")
+        big = slow_cnn_request(tmp_path, 30000)
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            slow = [ex.submit(infer, s, "digits-cnn", f"@{big}") for _ in range(2)]
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGKILL)
+            answers = [f.result() for f in slow]
+        assert [a[0] for a in answers] == [502, 502], answers
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            statuses = list(ex.map(lambda _: infer(s, "digits-cnn", infer_body("digits-cnn"))[0], range(8)))
+        assert statuses == [200] * 8
+        assert worker_pids("digits-cnn") not in ([], [pid])
+    finally:
+        assert s.stop() == 0
+
+
 def test_hung_worker_is_killed_after_the_function_timeout(tmp_path):
     """limits.timeout: answers within it never disturb the worker (its one timer watches the oldest
     request and re-arms); a worker that stops answering is killed once its oldest request is

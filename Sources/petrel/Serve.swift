@@ -109,8 +109,9 @@ struct Serve: ParsableCommand {
         try reportingErrors { try seed(registry, logger: logger) }
 
         var config = serverConfiguration()
-        // One gateway loop unless told otherwise: the gateway only proxies, the cores belong to the
-        // workers, and with one loop a request never changes threads inside the gateway.
+        // One gateway loop unless told otherwise: the gateway only proxies and the cores belong to
+        // the workers. With more loops a request still stays on its connection's loop (each loop
+        // has its own connection to a worker: see FunctionPool).
         if eventLoops == nil { config.eventLoopThreads = 1 }
         config.uploadPathPrefix = "/admin/v1/models/"
         config.uploadFromAnywhere = adminRemote

@@ -76,12 +76,12 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
         let pools = deployments.pools()
         pools.forEach { $0.stopTimers() }
         prewarm?.stop()
-        for pool in pools { try? pool.eventLoop.submit { pool.drainAll() }.wait() }
+        for pool in pools { pool.drainAll() }
         // Wait (briefly) for workers to exit, so none outlives the gateway mid-request; the
         // lifeline pipe ends any that are left when the gateway exits.
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
-            let left = pools.reduce(0) { n, pool in n + ((try? pool.eventLoop.submit { pool.workers.count }.wait()) ?? 0) }
+            let left = pools.reduce(0) { $0 + $1.workerCount }
             if left == 0 { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
