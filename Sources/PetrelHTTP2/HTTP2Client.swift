@@ -61,6 +61,9 @@ public final class HTTP2Client: @unchecked Sendable {
     /// Closes the connection without waiting (safe on an event loop).
     public func closeSoon() { channel.close(promise: nil) }
 
+    /// The connection is open (a closed one fails every request at once).
+    public var isActive: Bool { channel.isActive }
+
     /// The loop this client's connection runs on; `send`'s completion runs there.
     public var eventLoop: EventLoop { channel.eventLoop }
 

@@ -125,6 +125,9 @@ final class FunctionPool: @unchecked Sendable {
     private var timers: [RepeatedTask] = []
     /// Being deleted: takes no request and starts no worker.
     private var retiring = false
+    /// Timers stopped (shutdown or delete): a tick already queued on the loop when they were
+    /// cancelled from another thread must not act (it could start a worker nobody drains).
+    private var stopped = false
     /// Scale-to-zero calls waiting for the last worker to exit.
     private var drainedWaiters: [() -> Void] = []
 
@@ -267,7 +270,9 @@ final class FunctionPool: @unchecked Sendable {
                         "phases": "\(cold.phases.map { "\($0.name)=\(String(format: "%.2f", Double($0.nanos) / 1e6))ms" }.joined(separator: " "))"])
                 }
                 effects.append { p.responder.respond(response) }
-                if isCold, let id = w.prewarmClaim { prewarm?.claimEnded(id) }
+                // After the answer: ending the claim spawns the replacement prewarmed worker
+                // (~1.5 ms of posix_spawn that the cold response must not wait for).
+                if isCold, let id = w.prewarmClaim { effects.append { [prewarm] in prewarm?.claimEnded(id) } }
             case .failure(let error):
                 if w.hung.remove(p.id) != nil {
                     reject(p, status: 504, grpc: .deadlineExceeded,
@@ -286,18 +291,25 @@ final class FunctionPool: @unchecked Sendable {
         } } }
     }
 
-    /// The connection to `w` on `loop`: the pool loop's own, or one made for `loop` on its first
-    /// request (which, like any sent while it connects, goes over the pool loop's connection).
+    /// The connection to `w` on `loop`: the worker's first (made on the pool's loop, or on the
+    /// prewarm pool's for a claimed worker), or one made for `loop` on its first request there
+    /// (which, like any sent while it connects, goes over the first). A closed one is replaced.
     private func client(of w: WorkerSlot, on loop: EventLoop) -> HTTP2Client {
-        if loop === eventLoop { return w.client! }
-        if let i = w.loops.firstIndex(where: { $0.loop === loop }) { return w.loops[i].client ?? w.client! }
+        let first = w.client!
+        if loop === first.eventLoop { return first }
+        if let i = w.loops.firstIndex(where: { $0.loop === loop }) {
+            guard let c = w.loops[i].client else { return first }   // connecting
+            if c.isActive { return c }
+            w.loops.remove(at: i)
+            effects.append { c.closeSoon() }
+        }
         w.loops.append((loop, nil))
         let path = w.socketPath
         effects.append { [self] in
             HTTP2Client.connect(to: .unix(path: path), group: loop).whenComplete { [self] result in locked {
                 let i = w.loops.firstIndex(where: { $0.loop === loop })
                 guard case .success(let client) = result else {
-                    // The pool loop's connection serves on; the next request from `loop` tries again.
+                    // The first connection serves on; the next request from `loop` tries again.
                     if let i { w.loops.remove(at: i) }
                     return
                 }
@@ -305,7 +317,7 @@ final class FunctionPool: @unchecked Sendable {
                 w.loops[i].client = client
             } }
         }
-        return w.client!
+        return first
     }
 
     /// "300 s", "1.5 s", "250 ms": a timeout as function.yaml would write it.
@@ -479,7 +491,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func exited(_ w: WorkerSlot, _ status: Int32) {
-        if let id = w.prewarmClaim { prewarm?.claimEnded(id) }
+        if let id = w.prewarmClaim { effects.append { [prewarm] in prewarm?.claimEnded(id) } }
         apply(.exited(status: status), to: w)
         pump()
     }
@@ -531,7 +543,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     /// Stops scaling (the pool is being removed or the server stops).
-    func stopTimers() { locked { timers.forEach { $0.cancel() } } }
+    func stopTimers() { locked { stopped = true; timers.forEach { $0.cancel() } } }
 
     /// For a deploy that routes traffic only to a revision that runs: `done` gets success once a
     /// worker is ready (starting one if none is), or the reason the worker could not start.
@@ -576,6 +588,7 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Once a second: the average concurrency of the past second goes to the autoscaler.
     private func sample() {
+        guard !stopped else { return }
         concurrencyChanged()
         let t = MonotonicClock.now()
         let span = Double(max(1, t - sampleStart))
@@ -587,6 +600,7 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Every tick: act on the autoscaler's decision.
     private func tick() {
+        guard !stopped else { return }
         let ready = workers.filter(\.isReady)
         let starting = workers.filter(\.isStarting).count
         let d = autoscaler.decide(now: now(), readyWorkers: ready.count)
@@ -607,6 +621,7 @@ final class FunctionPool: @unchecked Sendable {
     func retire(_ done: @escaping () -> Void) {
         locked {
             retiring = true
+            stopped = true
             timers.forEach { $0.cancel() }
             let waiting = queue
             queue.removeAll()
