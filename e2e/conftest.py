@@ -81,6 +81,9 @@ class Server:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                # A server that ignores SIGTERM: its last log lines say where shutdown stopped.
+                print(f"petrel serve did not exit {timeout} s after signal {sig}; its last log lines:",
+                      *self.log[-30:], sep="\n", file=sys.stderr)
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
