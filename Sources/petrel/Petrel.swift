@@ -56,19 +56,29 @@ func formatBytes(_ n: Int) -> String {
 
 /// SIGINT and SIGTERM, caught from the moment this is made (so a signal during start-up is not
 /// lost or fatal) until `wait()` returns on the first of them.
+///
+/// A plain handler that posts a semaphore (`sem_post` is async-signal-safe), installed before
+/// `init` returns. A Dispatch signal source is not: `resume()` arms it later on Dispatch's manager
+/// thread, and the SIG_IGN it needs meanwhile discarded a SIGTERM sent in that window (a server
+/// killed right after it announced itself then never stopped; seen once in the e2e suite).
 final class StopSignals {
-    private let stop = DispatchSemaphore(value: 0)
-    private var sources: [DispatchSourceSignal] = []
+    /// Made before the handler is installed, never freed: the handler only loads the pointer.
+    private static let semaphore: UnsafeMutablePointer<sem_t> = {
+        let s = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(s, 0, 0)
+        return s
+    }()
 
     init() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { [stop] in stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
+        _ = Self.semaphore   // initialised here, not first in the handler
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in _ = sem_post(StopSignals.semaphore) }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        for sig in [SIGINT, SIGTERM] { sigaction(sig, &action, nil) }
     }
 
-    func wait() { stop.wait() }
+    func wait() {
+        while sem_wait(Self.semaphore) != 0 && errno == EINTR {}
+    }
 }
