@@ -26,12 +26,16 @@ def test_a_signal_right_after_the_announcement_stops_the_server(tmp_path, worker
     (functions / "mlp" / "model.onnx").symlink_to(FUNCTIONS / "digits-mlp" / "model.onnx")
     (functions / "mlp" / "function.yaml").write_text("name: mlp\nmodel: model.onnx\n")
     # Busy cores widen the start-up window the old handler lost signals in; bounded, ends by itself.
-    busy = [multiprocessing.Process(target=spin, args=(20,)) for _ in range(3)]
+    busy = [multiprocessing.Process(target=spin, args=(60,)) for _ in range(3)]
     for p in busy:
         p.start()
     try:
-        for _ in range(8):
-            s = Server("--no-access-log", functions=functions, workers=workers)
+        for i in range(8):
+            registry = None
+            if workers:   # under tmp_path, so nothing is left in /tmp
+                (tmp_path / f"registry{i}").mkdir()
+                registry = tmp_path / f"registry{i}" / "petrel.sqlite"
+            s = Server("--no-access-log", functions=functions, workers=workers, registry=registry)
             assert s.stop(sig=sig, timeout=10) == 0, "\n".join(s.log[-20:])
     finally:
         for p in busy:

@@ -40,10 +40,10 @@ struct BenchSGEMM: ParsableCommand {
     var parsedShapes: [(m: Int, n: Int, k: Int)]? {
         guard let shapes else { return [] }
         var out: [(m: Int, n: Int, k: Int)] = []
-        for s in shapes.split(separator: ",") {
-            let d = s.split(separator: "x").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard d.count == 3, d.allSatisfy({ $0 > 0 }) else { return nil }
-            out.append((d[0], d[1], d[2]))
+        for s in shapes.split(separator: ",", omittingEmptySubsequences: false) {
+            let d = s.split(separator: "x", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard d.count == 3, let m = d[0], let n = d[1], let k = d[2], m > 0, n > 0, k > 0 else { return nil }
+            out.append((m, n, k))
         }
         return out
     }

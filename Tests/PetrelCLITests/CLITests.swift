@@ -78,9 +78,11 @@ func petrel(_ args: [String], home: String? = nil) throws -> (code: Int32, out: 
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("measured peak"))
         for shape in ["7x40x33 (packed B)", "1x16x5 (packed B)"] { #expect(r.out.contains(shape)) }
-        let bad = try petrel(["bench", "sgemm", "--shapes", "128x384"])
-        #expect(bad.code != 0)
-        #expect(bad.err.contains("--shapes must be a comma-separated list of MxNxK"))
+        for shapes in ["128x384", "128xfoox384x384", "1xx2x3", "4x4x4,", ""] {
+            let bad = try petrel(["bench", "sgemm", "--shapes", shapes])
+            #expect(bad.code != 0, "--shapes '\(shapes)' was accepted")
+            #expect(bad.err.contains("--shapes must be a comma-separated list of MxNxK"))
+        }
     }
 
     @Test func opsListsClaimedOps() throws {
