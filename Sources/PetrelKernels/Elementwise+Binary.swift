@@ -44,9 +44,14 @@ extension Elementwise {
         }
     }
 
-    /// Elements per share of a single-run binary op: a share is worth a region (~1–3 µs with the
-    /// workers spinning) from ~16 K floats (~5 µs of a memory-bound Add).
-    static let binaryRunGrain = 1 << 14
+    /// Elements per share of a single-run float binary op. A region costs ~1–3 µs with the pool's
+    /// worker spinning on its own core, but this VM often runs both threads on one vCPU, where a
+    /// share waits for the other thread's time slice: a residual Add of 49 K floats (MiniLM batch
+    /// 1) did not gain from splitting, one of 393 K (batch 8) did (2.6–3.1 → 1.9–2.3 ms a run).
+    static let binaryRunGrain = 1 << 16
+    /// The same for the generic (comparison, logic, select) loops, ~0.6 ns an element: an
+    /// attention mask of 131 K bools ran 3–4× slower split over two threads than inline.
+    @usableFromInline static let genericRunGrain = 1 << 17
 
     static func binaryRun(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
                           _ y: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -89,6 +94,13 @@ extension Elementwise {
                      "binary: output shape \(outShape) is not the broadcast of \(aShape) and \(bShape)")
         let plan = BroadcastPlan(outShape: outShape, inputShapes: [aShape, bShape])
         let len = plan.runLength, sa = plan.innerStride(0), sb = plan.innerStride(1)
+        if plan.runCount == 1 {   // one long run: split it (see `genericRunGrain`)
+            parallelRanges(len, grain: genericRunGrain, pool: pool) { r in
+                let y = out + r.lowerBound, pa = a + r.lowerBound &* sa, pb = b + r.lowerBound &* sb
+                for i in 0..<r.count { y[i] = f(pa[i &* sa], pb[i &* sb]) }
+            }
+            return
+        }
         plan.forEachRun(pool: pool) { run, oa, ob, _ in
             let y = out + run * len, pa = a + oa, pb = b + ob
             for i in 0..<len { y[i] = f(pa[i &* sa], pb[i &* sb]) }
@@ -105,6 +117,13 @@ extension Elementwise {
                      "ternary: output shape \(outShape) is not the broadcast of \(aShape), \(bShape) and \(cShape)")
         let plan = BroadcastPlan(outShape: outShape, inputShapes: [aShape, bShape, cShape])
         let len = plan.runLength, sa = plan.innerStride(0), sb = plan.innerStride(1), sc = plan.innerStride(2)
+        if plan.runCount == 1 {   // one long run: split it (see `genericRunGrain`)
+            parallelRanges(len, grain: genericRunGrain, pool: pool) { r in
+                let y = out + r.lowerBound, pa = a + r.lowerBound &* sa, pb = b + r.lowerBound &* sb, pc = c + r.lowerBound &* sc
+                for i in 0..<r.count { y[i] = f(pa[i &* sa], pb[i &* sb], pc[i &* sc]) }
+            }
+            return
+        }
         plan.forEachRun(pool: pool) { run, oa, ob, oc in
             let y = out + run * len, pa = a + oa, pb = b + ob, pc = c + oc
             for i in 0..<len { y[i] = f(pa[i &* sa], pb[i &* sb], pc[i &* sc]) }

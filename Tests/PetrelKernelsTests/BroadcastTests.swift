@@ -17,8 +17,9 @@ private let shapePairs: [([Int], [Int])] = [
     ([7], [7]), ([], [5]), ([3, 1], []), ([2, 3, 9], [9]), ([2, 3, 9], [3, 1]), ([1, 4, 1], [3, 1, 5]),
     ([2, 1, 3, 1], [5, 1, 7]), ([4, 5, 6], [4, 1, 6]), ([1], [1, 1, 1]), ([3, 0, 2], [2]), ([64, 300], [300]),
     ([128, 1537], [1, 1537]),
-    // One long run (same shapes; a scalar), split within the run over the pool.
-    ([3, 20011], [3, 20011]), ([50001], []),
+    // One long run (same shapes; a scalar), split within the run over the pool: float ops from
+    // 2 × 64 K elements, the generic loops (comparisons, logic, Where) from 2 × 128 K.
+    ([3, 20011], [3, 20011]), ([50001], []), ([2, 140001], [2, 140001]), ([270001], []),
 ]
 
 @Test func broadcastShapes() throws {
@@ -72,7 +73,7 @@ func floatBinaryMatchesNaiveBroadcast(_ op: BinaryOp) throws {
         let c = try Broadcast.shape(out, [1])
         var sel = [Int64](repeating: 0, count: n)
         Elementwise.select(condition: lt, conditionShape: out, x: a, xShape: sa, y: b, yShape: sb,
-                           out: &sel, outShape: c)
+                           out: &sel, outShape: c, pool: pool)
         let wantSel = (0..<n).map { want[$0] ? a[sourceIndex($0, out: out, shape: sa)] : b[sourceIndex($0, out: out, shape: sb)] }
         let badSel = (0..<n).filter { sel[$0] != wantSel[$0] }
         #expect(badSel.isEmpty, "Where \(out) ? \(sa) : \(sb): \(badSel.count) wrong, first at \(badSel.first ?? -1)")

@@ -38,9 +38,7 @@ extension OpRegistry {
         case .add, .sub, .mul, .div, .pow: .binaryArithmetic(op)
         case .max, .min, .sum: .variadic(op)
         case .equal, .greater, .less, .greaterOrEqual, .lessOrEqual: .comparison(op)
-        case .and: .logical { $0 && $1 }
-        case .or: .logical { $0 || $1 }
-        case .xor: .logical { $0 != $1 }
+        case .and, .or, .xor: .logical(op)
         case .where: .where
         case .reduceMean: .reduce(.mean, axesInputFrom: 18)
         case .reduceSum: .reduce(.sum, axesInputFrom: 13)
