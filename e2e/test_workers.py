@@ -146,6 +146,20 @@ def test_killed_worker_gives_502_and_is_replaced(tmp_path):
         assert s.stop() == 0
 
 
+def gateway_connections(pid):
+    """Connections accepted on worker `pid`'s socket: its socket fds that /proc/net/unix lists as
+    connected (state 03) under a socket path."""
+    fds = {os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")}
+    n = 0
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            cols = line.split()
+            if len(cols) >= 8 and cols[5] == "03" and f"socket:[{cols[6]}]" in fds:
+                n += 1
+    return n
+
+
 @pytest.mark.parametrize("prewarm", ["0", "1"])
 def test_two_gateway_loops_each_reach_the_worker_and_survive_its_crash(prewarm, tmp_path):
     """With --event-loops 2 a request is sent to the worker over its own loop's connection: curl's
@@ -156,7 +170,10 @@ def test_two_gateway_loops_each_reach_the_worker_and_survive_its_crash(prewarm, 
     try:
         for _ in range(6):   # a fresh connection each: three per loop
             assert infer(s, "digits-cnn", infer_body("digits-cnn"))[0] == 200
-        [pid] = worker_pids("digits-cnn")
+        pids = gateway_workers(s)
+        # One connection from each gateway loop (a loop-confined pool had one in all).
+        assert 2 in [gateway_connections(p) for p in pids], [gateway_connections(p) for p in pids]
+        [pid] = [p for p in pids if gateway_connections(p) == 2]
         big = slow_cnn_request(tmp_path, 30000)
         with concurrent.futures.ThreadPoolExecutor(2) as ex:
             slow = [ex.submit(infer, s, "digits-cnn", f"@{big}") for _ in range(2)]

@@ -113,13 +113,26 @@ public struct BroadcastPlan {
         }
     }
 
-    /// All runs, split over the pool when the output is large.
+    /// The whole output as spans: body(outOffset, o0, o1, o2, count), each span inside one run
+    /// (inner strides `innerStride(k)` apply). Runs are split over the pool whole when the output
+    /// is large (from `grain` elements a share); operands that collapse into a single run (same
+    /// shapes, a scalar) have that run cut into shares of `runGrain` elements instead, which a
+    /// run-wise split could not share out (MiniLM's residual Adds stayed on one thread).
     @inlinable
-    public func forEachRun(pool: ThreadPool?, grain: Int = 1 << 15,
-                           _ body: (Int, _ o0: Int, _ o1: Int, _ o2: Int) -> Void) {
+    public func forEachSpan(pool: ThreadPool?, grain: Int = 1 << 15, runGrain: Int,
+                            _ body: (_ out: Int, _ o0: Int, _ o1: Int, _ o2: Int, _ count: Int) -> Void) {
         let runs = runCount, len = runLength
+        if runs == 1 {
+            let s0 = strides.count > 0 ? innerStride(0) : 0, s1 = strides.count > 1 ? innerStride(1) : 0
+            let s2 = strides.count > 2 ? innerStride(2) : 0
+            parallelRanges(len, grain: runGrain, pool: pool) { r in
+                let o = r.lowerBound
+                body(o, o &* s0, o &* s1, o &* s2, r.count)
+            }
+            return
+        }
         parallelRanges(runs, grain: Swift.max(1, grain / Swift.max(1, len)), pool: pool) { r in
-            forEachRun(in: r, body)
+            forEachRun(in: r) { run, o0, o1, o2 in body(run &* len, o0, o1, o2, len) }
         }
     }
 }

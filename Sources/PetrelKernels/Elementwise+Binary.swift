@@ -30,21 +30,13 @@ extension Elementwise {
         precondition((try? Broadcast.shape(aShape, bShape)) == outShape,
                      "binary \(op): output shape \(outShape) is not the broadcast of \(aShape) and \(bShape)")
         let plan = BroadcastPlan(outShape: outShape, inputShapes: [aShape, bShape])
-        let len = plan.runLength, sa = plan.innerStride(0), sb = plan.innerStride(1)
-        // Same shapes (a residual Add) collapse into one run, which the run-wise split cannot
-        // share: MiniLM's 14 residual Adds stayed on one thread (3 ms of a batch-8 inference).
-        if plan.runCount == 1 {
-            parallelRanges(len, grain: binaryRunGrain, pool: pool) { r in
-                binaryRun(op, a + r.lowerBound * sa, sa, b + r.lowerBound * sb, sb, out + r.lowerBound, r.count)
-            }
-            return
-        }
-        plan.forEachRun(pool: pool) { run, oa, ob, _ in
-            binaryRun(op, a + oa, sa, b + ob, sb, out + run * len, len)
+        let sa = plan.innerStride(0), sb = plan.innerStride(1)
+        plan.forEachSpan(pool: pool, runGrain: binaryRunGrain) { o, oa, ob, _, n in
+            binaryRun(op, a + oa, sa, b + ob, sb, out + o, n)
         }
     }
 
-    /// Elements per share of a single-run float binary op. A region costs ~1–3 µs with the pool's
+    /// Elements per share of a single-run float binary op (`BroadcastPlan.forEachSpan`). A region costs ~1–3 µs with the pool's
     /// worker spinning on its own core, but this VM often runs both threads on one vCPU, where a
     /// share waits for the other thread's time slice: a residual Add of 49 K floats (MiniLM batch
     /// 1) did not gain from splitting, one of 393 K (batch 8) did (2.6–3.1 → 1.9–2.3 ms a run).
@@ -93,17 +85,10 @@ extension Elementwise {
         precondition((try? Broadcast.shape(aShape, bShape)) == outShape,
                      "binary: output shape \(outShape) is not the broadcast of \(aShape) and \(bShape)")
         let plan = BroadcastPlan(outShape: outShape, inputShapes: [aShape, bShape])
-        let len = plan.runLength, sa = plan.innerStride(0), sb = plan.innerStride(1)
-        if plan.runCount == 1 {   // one long run: split it (see `genericRunGrain`)
-            parallelRanges(len, grain: genericRunGrain, pool: pool) { r in
-                let y = out + r.lowerBound, pa = a + r.lowerBound &* sa, pb = b + r.lowerBound &* sb
-                for i in 0..<r.count { y[i] = f(pa[i &* sa], pb[i &* sb]) }
-            }
-            return
-        }
-        plan.forEachRun(pool: pool) { run, oa, ob, _ in
-            let y = out + run * len, pa = a + oa, pb = b + ob
-            for i in 0..<len { y[i] = f(pa[i &* sa], pb[i &* sb]) }
+        let sa = plan.innerStride(0), sb = plan.innerStride(1)
+        plan.forEachSpan(pool: pool, runGrain: genericRunGrain) { o, oa, ob, _, n in
+            let y = out + o, pa = a + oa, pb = b + ob
+            for i in 0..<n { y[i] = f(pa[i &* sa], pb[i &* sb]) }
         }
     }
 
@@ -116,17 +101,10 @@ extension Elementwise {
         precondition((try? Broadcast.shape(aShape, bShape, cShape)) == outShape,
                      "ternary: output shape \(outShape) is not the broadcast of \(aShape), \(bShape) and \(cShape)")
         let plan = BroadcastPlan(outShape: outShape, inputShapes: [aShape, bShape, cShape])
-        let len = plan.runLength, sa = plan.innerStride(0), sb = plan.innerStride(1), sc = plan.innerStride(2)
-        if plan.runCount == 1 {   // one long run: split it (see `genericRunGrain`)
-            parallelRanges(len, grain: genericRunGrain, pool: pool) { r in
-                let y = out + r.lowerBound, pa = a + r.lowerBound &* sa, pb = b + r.lowerBound &* sb, pc = c + r.lowerBound &* sc
-                for i in 0..<r.count { y[i] = f(pa[i &* sa], pb[i &* sb], pc[i &* sc]) }
-            }
-            return
-        }
-        plan.forEachRun(pool: pool) { run, oa, ob, oc in
-            let y = out + run * len, pa = a + oa, pb = b + ob, pc = c + oc
-            for i in 0..<len { y[i] = f(pa[i &* sa], pb[i &* sb], pc[i &* sc]) }
+        let sa = plan.innerStride(0), sb = plan.innerStride(1), sc = plan.innerStride(2)
+        plan.forEachSpan(pool: pool, runGrain: genericRunGrain) { o, oa, ob, oc, n in
+            let y = out + o, pa = a + oa, pb = b + ob, pc = c + oc
+            for i in 0..<n { y[i] = f(pa[i &* sa], pb[i &* sb], pc[i &* sc]) }
         }
     }
 

@@ -296,14 +296,15 @@ extension Gemm {
                             // the next panel's kb lines (one per k: NR floats = 64 bytes) are asked
                             // for, a share per row tile. A B block packed here is already in cache.
                             let next = b.prepacked && q + 1 < panHi ? bp + bPanelStride : nil
-                            let share = ceilDiv(kb * nr * 4 / 64, ceilDiv(mb, mr))
+                            let panelLines = kb * nr * MemoryLayout<Float>.size / 64
+                            let share = ceilDiv(panelLines, ceilDiv(mb, mr))
                             var ir = 0
                             while ir < mb {
                                 let mt = min(mr, mb - ir)
                                 if let next {
                                     let first = ir / mr * share
-                                    let lines = min(share, kb * nr * 4 / 64 - first)
-                                    if lines > 0 { petrel_prefetch_l2(next + first * 16, lines) }
+                                    let lines = min(share, panelLines - first)
+                                    if lines > 0 { petrel_prefetch_l2(next + first * 16, lines) }   // 16 floats a line
                                 }
                                 let ct = c + (ic + ir) * ldc + jc + col
                                 if lastPass, let f = fused, let rowAEpi {

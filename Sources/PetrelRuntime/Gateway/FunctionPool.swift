@@ -31,11 +31,11 @@ public struct PoolSettings: Sendable {
 /// Threads: the state is guarded by `lock`, and a request is handled on the event loop its client
 /// connection arrived on, sent over that loop's own connection to the worker (`WorkerSlot.loops`),
 /// so neither direction of a proxied request hops between threads. When the pool was confined to
-/// one loop, every request from a connection on another loop crossed threads twice, each crossing
-/// a wake-up of a sleeping thread (tens of µs on this VM): `--event-loops 1` measured ~50 µs less
-/// per warm request at -c 1. Timers and worker-process events still run on `eventLoop`. Whatever may
-/// call back into the pool (answers, sends, waiters, closing a connection) is queued in `effects`
-/// and run after the lock is released.
+/// one loop, a request from a connection on another loop crossed threads twice, each crossing a
+/// wake-up of a sleeping thread: with `--event-loops 2` such a connection cost 4 context switches
+/// per request instead of 2 and ~40 µs of p50 at -c 1. Timers and worker-process events still run
+/// on `eventLoop` (`onLoop`). Whatever may call back into the pool (answers, sends, waiters,
+/// closing a connection) is queued in `effects` and run after the lock is released.
 final class FunctionPool: @unchecked Sendable {
     struct Pending {
         var request: HTTPRequest
@@ -56,8 +56,9 @@ final class FunctionPool: @unchecked Sendable {
         let socketPath: String
         var process: SpawnedWorker?
         var client: HTTP2Client?
-        /// Connections from the gateway's other event loops (`client` is the pool loop's), made on
-        /// a loop's first request here; nil while connecting.
+        /// Connections from the gateway's other event loops (`client`, the first, was made on the
+        /// pool's loop or, for a claimed worker, the prewarm pool's), made on a loop's first
+        /// request here; nil while connecting.
         var loops: [(loop: EventLoop, client: HTTP2Client?)] = []
         var life = WorkerLifecycle()
         var cold: ColdStart
@@ -145,6 +146,11 @@ final class FunctionPool: @unchecked Sendable {
         effects = []
         lock.unlock()
         for effect in queued { effect() }
+    }
+
+    /// `locked(body)` on the pool's loop (worker-process events arrive on other threads).
+    private func onLoop(_ body: @escaping () -> Void) {
+        eventLoop.execute { self.locked(body) }
     }
 
     init(name: String, revision: String, version: String, artifactPath: String, settings: PoolSettings, eventLoop: EventLoop, group: EventLoopGroup,
@@ -400,9 +406,7 @@ final class FunctionPool: @unchecked Sendable {
             workers.append(w)
             apply(.spawned(pid: claimed.process.pid), to: w)
             apply(.enteredMain, to: w)
-            claimed.rebind({ [self] line in eventLoop.execute { self.locked { self.report(w, line) } } }, onExit: { [self] status in
-                eventLoop.execute { self.locked { self.exited(w, status) } }
-            })
+            claimed.rebind({ [self] line in onLoop { self.report(w, line) } }, onExit: { [self] status in onLoop { self.exited(w, status) } })
             specialise(w, client: claimed.client)
             return
         }
@@ -416,8 +420,8 @@ final class FunctionPool: @unchecked Sendable {
         do {
             let listener = try SpawnedWorker.listeningSocket(path: w.socketPath)
             w.process = try SpawnedWorker.spawn(executable: executable, arguments: args, listening: listener,
-                onReport: { [self] line in eventLoop.execute { self.locked { self.report(w, line) } } },
-                onExit: { [self] status in eventLoop.execute { self.locked { self.exited(w, status) } } })
+                onReport: { [self] line in onLoop { self.report(w, line) } },
+                onExit: { [self] status in onLoop { self.exited(w, status) } })
             apply(.spawned(pid: w.process!.pid), to: w)
             logger.debug("spawned worker", metadata: ["function": "\(name)", "worker": "\(id)"])
             connectEarly(w)
@@ -543,7 +547,12 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     /// Stops scaling (the pool is being removed or the server stops).
-    func stopTimers() { locked { stopped = true; timers.forEach { $0.cancel() } } }
+    func stopTimers() { locked { stopScaling() } }
+
+    private func stopScaling() {
+        stopped = true
+        timers.forEach { $0.cancel() }
+    }
 
     /// For a deploy that routes traffic only to a revision that runs: `done` gets success once a
     /// worker is ready (starting one if none is), or the reason the worker could not start.
@@ -621,8 +630,7 @@ final class FunctionPool: @unchecked Sendable {
     func retire(_ done: @escaping () -> Void) {
         locked {
             retiring = true
-            stopped = true
-            timers.forEach { $0.cancel() }
+            stopScaling()
             let waiting = queue
             queue.removeAll()
             for p in waiting { reject(p, status: 404, grpc: .notFound, "function '\(name)' was deleted") }
@@ -641,7 +649,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     private func drainToZero(_ done: @escaping () -> Void) {
-        for w in workers { apply(.drain, to: w) }
+        drainWorkers()
         autoscaler = Autoscaler(config: settings.scaling, now: now())
         lastDecision = nil
         drainedWaiters.append { [self] in locked { publish() }; done() }
@@ -660,7 +668,11 @@ final class FunctionPool: @unchecked Sendable {
 
     /// Drains every worker (server shutdown).
     func drainAll() {
-        locked { for w in workers { apply(.drain, to: w) } }
+        locked { drainWorkers() }
+    }
+
+    private func drainWorkers() {
+        for w in workers { apply(.drain, to: w) }
     }
 
     /// Workers in any state, for shutdown's wait.
