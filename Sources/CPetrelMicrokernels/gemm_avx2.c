@@ -171,10 +171,11 @@ TGT void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *restric
 
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), vp0 = _mm256_set1_ps(p0), vp1 = _mm256_set1_ps(p1);
     __m256 bl = _mm256_setzero_ps(), bh = bl;
-    if (bias_col) {  // never read past column n
-        float bc[NR] __attribute__((aligned(32))) = {0};
-        for (size_t j = 0; j < n; ++j) bc[j] = bias_col[j];
-        bl = _mm256_load_ps(bc); bh = _mm256_load_ps(bc + 8);
+    if (bias_col && n == NR) {
+        bl = _mm256_loadu_ps(bias_col); bh = _mm256_loadu_ps(bias_col + 8);
+    } else if (bias_col) {  // never read past column n
+        bl = _mm256_maskload_ps(bias_col, tail_mask(n < 8 ? n : 8));
+        if (n > 8) bh = _mm256_maskload_ps(bias_col + 8, tail_mask(n - 8));
     }
     __m256 br[MR];
     for (size_t i = 0; i < MR; ++i) br[i] = _mm256_set1_ps(bias_row && i < m ? bias_row[i] : 0.0f);

@@ -49,11 +49,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         MallocTuning.reexecIfNeeded()
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        ServerLogging.bootstrap(level: level)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "petrel")

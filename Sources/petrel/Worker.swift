@@ -120,13 +120,9 @@ struct WorkerOptions {
                 report(WorkerReport.error("cannot set RLIMIT_AS: \(String(cString: strerror(errno)))").line)
             }
         }
+        ServerLogging.bootstrap(level: .info)
         if let lifeline = lifelineFd { watchLifeline(lifeline) }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .info
-            return h
-        }
         let logger = Logger(label: "petrel-worker")
         let service = WorkerService(threads: threads, logger: logger, accessLog: accessLog, report: report)
 
