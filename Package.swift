@@ -75,7 +75,7 @@ let package = Package(
         ], linkerSettings: staticOpenSSL),
         // Serving: functions, the inference service behind the protocols, metrics and logs.
         .target(name: "PetrelRuntime", dependencies: [
-            "PetrelModel", "PetrelProtocol", "PetrelHTTP2", "PetrelRegistry",
+            "PetrelModel", "PetrelKernels", "PetrelProtocol", "PetrelHTTP2", "PetrelRegistry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

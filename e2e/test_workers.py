@@ -54,6 +54,20 @@ def slow_cnn_request(tmp_path, batch):
     return big
 
 
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_busy(pid, seconds=0.05, timeout=20):
+    """Until worker `pid` has spent `seconds` more CPU (it is parsing or running a request just
+    sent): a fixed sleep before killing it raced the request's end on a fast machine."""
+    start, deadline = cpu_seconds(pid), time.time() + timeout
+    while cpu_seconds(pid) - start < seconds:
+        assert time.time() < deadline, "the worker never started on the request"
+        time.sleep(0.002)
+
+
 def wait_for(condition, seconds=20):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -132,7 +146,7 @@ def test_killed_worker_gives_502_and_is_replaced(tmp_path):
         [pid] = worker_pids("digits-cnn")
         with concurrent.futures.ThreadPoolExecutor(1) as ex:
             slow = ex.submit(infer, s, "digits-cnn", f"@{big}")
-            time.sleep(0.3)
+            wait_until_busy(pid)
             os.kill(pid, signal.SIGKILL)
             status, _, payload = slow.result()
         assert status == 502, payload
@@ -177,7 +191,7 @@ def test_two_gateway_loops_each_reach_the_worker_and_survive_its_crash(prewarm, 
         big = slow_cnn_request(tmp_path, 30000)
         with concurrent.futures.ThreadPoolExecutor(2) as ex:
             slow = [ex.submit(infer, s, "digits-cnn", f"@{big}") for _ in range(2)]
-            time.sleep(0.3)
+            wait_until_busy(pid, 0.1)
             os.kill(pid, signal.SIGKILL)
             answers = [f.result() for f in slow]
         assert [a[0] for a in answers] == [502, 502], answers
@@ -306,3 +320,54 @@ def test_serve_runs_with_a_larger_malloc_cache_and_workers_inherit_it():
             assert environment(s.proc.pid).get("GLIBC_TUNABLES") == (want or os.environ.get("GLIBC_TUNABLES"))
         finally:
             assert s.stop() == 0
+
+
+def loop_cpus(pid):
+    """Cpus_allowed_list of each SwiftNIO event loop thread of process `pid`."""
+    lists = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("NIO-ELT"):
+                lists.append(re.search(r"Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{t}/status").read()).group(1))
+        except FileNotFoundError:
+            pass
+    return lists
+
+
+def serial_requests(server, function, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        assert infer(server, function, infer_body("digits-mlp"))[0] == 200
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to co-locate")
+def test_gateway_and_worker_loops_share_a_cpu_only_while_requests_do_not_overlap(tmp_path):
+    """One request at a time: after a 2 s tick the gateway's loop thread and the worker's are
+    pinned to one CPU (the worker's on its next request). Two requests in flight: both spread to
+    every CPU again. `--no-colocate` never pins."""
+    spread = loop_cpus(os.getpid()) or [re.search(r"Cpus_allowed_list:\s*(\S+)", open("/proc/self/status").read()).group(1)]
+    fns = make_functions(tmp_path, scaling="")
+    s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", workers=True)
+    try:
+        serial_requests(s, "mlp", 2.6)
+        [pid] = worker_pids("mlp")
+        [gateway_cpu] = loop_cpus(s.proc.pid)
+        assert gateway_cpu.isdigit(), gateway_cpu
+        assert loop_cpus(pid) == [gateway_cpu]
+        big = slow_cnn_request(tmp_path, 30000)
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            answers = list(ex.map(lambda _: infer(s, "cnn", f"@{big}")[0], range(2)))
+        assert answers == [200, 200]
+        assert loop_cpus(s.proc.pid) == spread
+        assert infer(s, "mlp", infer_body("digits-mlp"))[0] == 200
+        assert loop_cpus(pid) == spread
+    finally:
+        assert s.stop() == 0
+    s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", "--no-colocate", workers=True)
+    try:
+        serial_requests(s, "mlp", 2.6)
+        assert loop_cpus(s.proc.pid) == spread
+        assert loop_cpus(worker_pids("mlp")[0]) == spread
+    finally:
+        assert s.stop() == 0

@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "petrel_cpu.h"
+#include <sched.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
@@ -22,4 +24,21 @@ unsigned petrel_cpu_features(void) {
     }
 #endif
     return f;
+}
+
+int petrel_current_cpu(void) { return sched_getcpu(); }
+
+int petrel_thread_affinity(unsigned char *mask, size_t bytes, int set) {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    size_t n = bytes < sizeof s ? bytes : sizeof s;
+    if (set) {
+        for (size_t c = 0; c < n * 8; c++) if (mask[c / 8] & (1u << (c % 8))) CPU_SET(c, &s);
+        return sched_setaffinity(0, sizeof s, &s);
+    }
+    if (sched_getaffinity(0, sizeof s, &s) != 0) return -1;
+    for (size_t c = 0; c < n * 8; c++) {
+        if (CPU_ISSET(c, &s)) mask[c / 8] |= (unsigned char)(1u << (c % 8)); else mask[c / 8] &= (unsigned char)~(1u << (c % 8));
+    }
+    return 0;
 }

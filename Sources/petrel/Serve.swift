@@ -34,6 +34,7 @@ struct Serve: ParsableCommand {
     @Option(help: "HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE (larger header lists: 431).") var maxHeaderListSize: UInt32 = 16_384
     @Option(help: "Event loop threads (default: one per core).") var eventLoops: Int?
     @Flag(help: "No access log line per request.") var noAccessLog = false
+    @Flag(help: "Never pin the gateway's event loop and its workers' loops to one CPU (by default they share one while requests do not overlap; see README).") var noColocate = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @OptionGroup var threads: ThreadsOption
 
@@ -118,7 +119,8 @@ struct Serve: ParsableCommand {
         let gateway = try reportingErrors {
             try Gateway(registry: registry, group: group, executable: SpawnedWorker.currentExecutable,
                         socketDirectory: socketDir, prewarmSize: max(0, prewarm), workerThreads: workerThreads ?? threads.count,
-                        prometheus: prometheus, logger: logger, accessLog: !noAccessLog, adminFromAnywhere: adminRemote)
+                        prometheus: prometheus, logger: logger, accessLog: !noAccessLog, adminFromAnywhere: adminRemote,
+                        colocate: !noColocate)
         }
         let (server, bound) = try listen(config) { try HTTPServer(configuration: config, service: gateway, events: gateway, group: group) }
         try? ServerFile(pid: getpid(), url: bound).write(registry: registryPath)

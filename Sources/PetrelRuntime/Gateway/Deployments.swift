@@ -15,6 +15,8 @@ final class Deployments: @unchecked Sendable {
     let socketDirectory: String
     /// Set once, before the first pool is made (it needs the loaded artifacts to map ahead).
     var prewarm: PrewarmPool?
+    /// Set once, before the first pool is made; nil: workers' loops are never pinned.
+    var colocation: Colocation?
     let workerThreads: Int
     let logger: Logger
     /// How long a deploy waits for the new revision's first worker before it gives up.
@@ -87,7 +89,7 @@ final class Deployments: @unchecked Sendable {
             if let p = pools[rev.id] { return (p, false) }
             let p = FunctionPool(name: rev.function, revision: rev.id, version: String(rev.number), artifactPath: rev.artifactPath, settings: rev.settings,
                                  eventLoop: group.next(), group: group, executable: executable,
-                                 socketDirectory: socketDirectory, logger: logger, prewarm: prewarm)
+                                 socketDirectory: socketDirectory, logger: logger, prewarm: prewarm, colocation: colocation)
             pools[rev.id] = p
             return (p, true)
         }

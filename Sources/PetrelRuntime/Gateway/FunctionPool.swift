@@ -111,6 +111,8 @@ final class FunctionPool: @unchecked Sendable {
     let logger: Logger
     let coldMetrics: ColdStartMetrics
     let prewarm: PrewarmPool?
+    /// Tells the worker where to run its event loop (see `ColocationPolicy`); nil: never pinned.
+    let colocation: Colocation?
 
     private var workers: [WorkerSlot] = []
     private var queue: [Pending] = []
@@ -154,7 +156,7 @@ final class FunctionPool: @unchecked Sendable {
     }
 
     init(name: String, revision: String, version: String, artifactPath: String, settings: PoolSettings, eventLoop: EventLoop, group: EventLoopGroup,
-         executable: String, socketDirectory: String, logger: Logger, prewarm: PrewarmPool?) {
+         executable: String, socketDirectory: String, logger: Logger, prewarm: PrewarmPool?, colocation: Colocation? = nil) {
         self.name = name
         self.revision = revision
         self.version = version
@@ -166,6 +168,7 @@ final class FunctionPool: @unchecked Sendable {
         self.socketDirectory = socketDirectory
         self.logger = logger
         self.prewarm = prewarm
+        self.colocation = colocation
         coldMetrics = ColdStartMetrics(function: name)
         let now = MonotonicClock.now()
         autoscaler = Autoscaler(config: settings.scaling, now: MonotonicTime(nanoseconds: Int64(now)))
@@ -244,12 +247,14 @@ final class FunctionPool: @unchecked Sendable {
         let isCold = w.coldPending && p.arrived <= (w.cold.ready ?? .max)
         if isCold { w.coldPending = false }
         var request = p.request
-        request.headers.fields.removeAll { ["content-length", "connection", "te", "host"].contains($0.name) }
+        request.headers.fields.removeAll { ["content-length", "connection", "te", "host", Colocation.header].contains($0.name) }
         if p.isGRPC { request.headers.add("te", "trailers") }
+        if let colocation { request.headers.add(Colocation.header, colocation.started()) }
         w.forwarded.append((p.id, .now()))
         armHangTimer(w)
         let client = client(of: w, on: p.responder.eventLoop)
         effects.append { [self] in client.send(request) { [self] result in locked {
+            colocation?.finished()
             if let i = w.forwarded.firstIndex(where: { $0.request == p.id }) { w.forwarded.remove(at: i) }
             concurrencyChanged()   // integrate up to now before the count drops
             apply(.requestFinished, to: w)

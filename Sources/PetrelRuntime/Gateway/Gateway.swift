@@ -25,7 +25,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
 
     public init(registry: Registry, group: EventLoopGroup, executable: String, socketDirectory: String,
                 prewarmSize: Int, workerThreads: Int, prometheus: PrometheusCollectorRegistry?, logger: Logger,
-                accessLog: Bool, adminFromAnywhere: Bool = false) throws {
+                accessLog: Bool, adminFromAnywhere: Bool = false, colocate: Bool = true) throws {
         self.prometheus = prometheus
         self.logger = logger
         self.accessLog = accessLog
@@ -45,6 +45,8 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
             prewarm = nil
         }
         deployments.prewarm = prewarm
+        // One gateway loop only: with several, each would want its workers on its own CPU.
+        if colocate, Array(group.makeIterator()).count == 1 { deployments.colocation = Colocation(loop: group.next()) }
         let deployments = self.deployments
         var answers = MetadataAnswers { name, version in
             deployments.table.resolve(name, version: version, roll: nil).map(\.signature)
@@ -65,6 +67,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     /// Fills the prewarm pool and starts the pools of revisions that take traffic (so their
     /// initial scale applies); other pools start on their first request.
     public func start() {
+        deployments.colocation?.start()
         prewarm?.refill()
         for f in deployments.table.functions.values {
             for t in f.state.traffic { if let rev = f.revisions[t.revision] { _ = deployments.pool(for: rev) } }
@@ -74,6 +77,7 @@ public final class Gateway: HTTPService, ConnectionEvents, @unchecked Sendable {
     /// Stops scaling and drains every worker (called on shutdown, after the server stopped taking requests).
     public func stop() {
         let pools = deployments.pools()
+        deployments.colocation?.stop()
         pools.forEach { $0.stopTimers() }
         prewarm?.stop()
         for pool in pools { pool.drainAll() }

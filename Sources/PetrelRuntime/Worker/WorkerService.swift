@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PetrelHTTP2
+import PetrelKernels
 import PetrelProtocol
 
 /// What runs inside a worker process: one function, served through the same `ServingService` as
@@ -16,6 +17,10 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     private var state = State.empty
     private var pending: [(HTTPRequest, HTTPResponder)] = []
     private var firstAnswered = false
+    /// The gateway's last `petrel-colocate` value applied to the loop thread, and where the process
+    /// may run when spread.
+    private var placed = "none"
+    private let spread = ThreadAffinity.allowed()
     let threads: Int
     let logger: Logger
     let accessLog: Bool
@@ -91,6 +96,7 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
+        if let place = request.headers[Colocation.header] { colocate(place) }
         if request.path == "/petrel/specialise" {
             return specialise(request, responder)
         }
@@ -122,6 +128,14 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// Body: the function's name, the artifact's path and optionally the revision number and the
     /// largest batch (`batching.maxBatchSize`), a line each. Plain text on purpose: the
     /// first use of Foundation's JSON in a fresh process costs milliseconds of this cold start.
+    /// Runs the calling thread (the worker's one event loop, which does its I/O and runs tiny models
+    /// inline) on the gateway's CPU, or anywhere for `none` (see `ColocationPolicy`). Offloaded
+    /// inference runs on other threads and is never pinned.
+    private func colocate(_ place: String) {
+        guard lock.withLock({ () -> Bool in defer { placed = place }; return placed != place }) else { return }
+        if let cpu = Int(place) { ThreadAffinity.set([cpu]) } else { ThreadAffinity.set(spread) }
+    }
+
     private func specialise(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         let maxBatch = lines.count == 4 ? Int(lines[3]).flatMap { FunctionConfig.batchSizeRange.contains($0) ? $0 : nil } : 0
