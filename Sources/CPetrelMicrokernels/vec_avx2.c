@@ -158,6 +158,32 @@ AVX2 void petrel_vec_scale_shift_avx2(const float *x, float *y, size_t n, float 
     for (; i < n; i++) y[i] = x[i] * s + t;
 }
 
+AVX2 void petrel_vec_softmax_rows_avx2(const float *x, float *y, size_t rows, size_t n) {
+    if (n > 16) {
+        for (size_t r = 0; r < rows; r++, x += n, y += n) {
+            float m = petrel_vec_max_avx2(x, n);
+            float s = petrel_vec_exp_shift_sum_avx2(x, y, n, m);
+            petrel_vec_scale_shift_avx2(y, y, n, 1 / s, 0);
+        }
+        return;
+    }
+    // A row in at most two registers: the passes above, fused. Bit for bit the same: the max
+    // ignores NaN as their scalar tail does, the sum adds the two halves in their order.
+    const __m256i k0 = tail_mask(n < 8 ? n : 8), k1 = tail_mask(n > 8 ? n - 8 : 0);
+    const __m256 f0 = _mm256_castsi256_ps(k0), f1 = _mm256_castsi256_ps(k1), ninf = _mm256_set1_ps(-INFINITY);
+    for (size_t r = 0; r < rows; r++, x += n, y += n) {
+        const __m256 lo = _mm256_maskload_ps(x, k0), hi = _mm256_maskload_ps(x + 8, k1);
+        __m256 acc = _mm256_max_ps(_mm256_blendv_ps(ninf, lo, f0), ninf);
+        acc = _mm256_max_ps(_mm256_blendv_ps(ninf, hi, f1), acc);
+        const __m256 vm = _mm256_set1_ps(hmax8(acc));
+        const __m256 elo = _mm256_and_ps(exp8(_mm256_sub_ps(lo, vm)), f0);
+        const __m256 ehi = _mm256_and_ps(exp8(_mm256_sub_ps(hi, vm)), f1);
+        const __m256 inv = _mm256_set1_ps(1 / hsum8(_mm256_add_ps(elo, ehi)));
+        _mm256_maskstore_ps(y, k0, _mm256_mul_ps(elo, inv));
+        _mm256_maskstore_ps(y + 8, k1, _mm256_mul_ps(ehi, inv));
+    }
+}
+
 AVX2 void petrel_vec_layernorm_row_avx2(const float *x, const float *scale, const float *bias, float *y,
                                         size_t n, float eps, float *mean, float *invStd) {
     float m = petrel_vec_sum_avx2(x, n) / (float)n;

@@ -46,3 +46,10 @@ void petrel_vec_layernorm_row_ref(const float *x, const float *scale, const floa
     for (size_t i = 0; i < n; i++) y[i] = (x[i] - m) * r * scale[i] + (bias ? bias[i] : 0.0f);
     *mean = m; *invStd = r;
 }
+void petrel_vec_softmax_rows_ref(const float *x, float *y, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++, x += n, y += n) {
+        float m = petrel_vec_max_ref(x, n);
+        float s = petrel_vec_exp_shift_sum_ref(x, y, n, m);
+        petrel_vec_scale_shift_ref(y, y, n, 1 / s, 0);
+    }
+}

@@ -195,6 +195,10 @@ public enum Conv2D {
     }
     /// Below this a parallel region (1–3 µs with spinning workers) costs more than half the conv.
     static let directParallelMACs = 1 << 18
+    /// Winograd does ~2.25× fewer multiply-adds than its `macs` count, so a conv of 2^18–2^20 of
+    /// them is a few µs: digits-cnn's second conv at batch 1 (295 k) took 4.1 µs on one thread and
+    /// no less split over two (each split redoes the input transform, and the region costs 1–3 µs).
+    static let winogradParallelMACs = 1 << 20
 
     static func runDirect(_ p: ConvParams, _ kernel: petrel_conv_direct_fn, input: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, prepared: UnsafePointer<Float>?, epilogue: GemmEpilogue,
@@ -267,7 +271,7 @@ public enum Conv2D {
     /// transform, a small part of the work).
     static func winogradWorkers(_ p: ConvParams, threads: Int) -> (workers: Int, splits: Int) {
         let macs = p.n * p.cout * p.outH * p.outW * p.kernelSize
-        guard threads > 1, macs >= directParallelMACs else { return (1, 1) }
+        guard threads > 1, macs >= winogradParallelMACs else { return (1, 1) }
         if p.n >= threads { return (threads, 1) }
         let splits = Swift.min(winogradBlocks(p), (threads + p.n - 1) / p.n)
         return splits > 1 || p.n > 1 ? (Swift.min(threads, p.n * splits), splits) : (1, 1)

@@ -12,7 +12,11 @@ public enum Softmax {
         guard outer > 0, axis > 0, inner > 0 else { return }
         if inner == 1 {
             parallelRanges(outer, grain: Swift.max(1, parallelGrain / 8 / axis), pool: pool) { r in
-                for row in r { rowSoftmax(x + row * axis, y + row * axis, axis, log: log) }
+                if log {
+                    for row in r { rowLogSoftmax(x + row * axis, y + row * axis, axis) }
+                } else {
+                    KernelTable.current.vector.softmaxRows(x + r.lowerBound * axis, y + r.lowerBound * axis, r.count, axis)
+                }
             }
         } else {
             // Blocks of [axis, tile] columns keep the running max and sum in a stack tile while the
@@ -32,15 +36,11 @@ public enum Softmax {
 
     static let tileWidth = 256
 
-    static func rowSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
+    /// LogSoftmax of one row: y = x − (m + log Σexp(x − m)); the exps go to a stack tile so x may
+    /// alias y. (Softmax rows run in `VectorKernels.softmaxRows`.)
+    static func rowLogSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         let v = KernelTable.current.vector
         let m = v.max(x, n)
-        if !log {
-            let s = v.expShiftSum(x, y, n, m)
-            v.scaleShift(y, y, n, 1 / s, 0)
-            return
-        }
-        // LogSoftmax: y = x − (m + log Σexp(x − m)); the exps go to a stack tile so x may alias y.
         var s: Float = 0
         withUnsafeTemporaryAllocation(of: Float.self, capacity: tileWidth) { t in
             var i = 0

@@ -87,3 +87,32 @@ private let allUnary: [UnaryOp] = [
         #expect(r.0 <= 1, "\(a): \(describe(y, want, r))")
     }
 }
+
+/// `softmaxRows` gives the very bits of the three row passes it fuses (max, exp-and-sum, scale),
+/// for every row length around its one- and two-register forms, with -inf, NaN and all -inf rows.
+@Test(arguments: [ISA.reference, .avx2])
+func softmaxRowsMatchTheThreePasses(_ isa: ISA) {
+    guard ISA.detected >= isa else { return }
+    let v = VectorKernels(isa: isa)
+    var rng = TestRNG(seed: 4)
+    for n in 1...20 {
+        let rows = 5
+        var x = rng.floats(rows * n, -30, 30)
+        x[n / 2] = -.infinity                                      // row 0: one masked key
+        if n > 1 { x[n + n / 2] = .nan }                           // row 1: NaN propagates
+        for j in 0..<n { x[2 * n + j] = -.infinity }               // row 2: all masked
+        var got = [Float](repeating: 7, count: x.count + 3), want = got   // the 3 past the end stay 7
+        v.softmaxRows(x, &got, rows, n)
+        for r in 0..<rows {
+            x.withUnsafeBufferPointer { xb in
+                want.withUnsafeMutableBufferPointer { wb in
+                    let row = xb.baseAddress! + r * n, out = wb.baseAddress! + r * n
+                    let m = v.max(row, n)
+                    let s = v.expShiftSum(row, out, n, m)
+                    v.scaleShift(out, out, n, 1 / s, 0)
+                }
+            }
+        }
+        #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(isa) n=\(n)")
+    }
+}

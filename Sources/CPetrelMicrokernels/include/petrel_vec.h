@@ -30,6 +30,10 @@ float petrel_vec_exp_shift_sum_avx2(const float *x, float *y, size_t n, float sh
 /// y = x * s + t.
 void petrel_vec_scale_shift_ref(const float *x, float *y, size_t n, float s, float t);
 void petrel_vec_scale_shift_avx2(const float *x, float *y, size_t n, float s, float t);
+/// Softmax of `rows` contiguous rows of n floats (n >= 1): the three passes above, row by row, in
+/// one call (rows of up to 16 in registers). digits-mlp's 256 × 10 output: 7 µs as three calls a row.
+void petrel_vec_softmax_rows_ref(const float *x, float *y, size_t rows, size_t n);
+void petrel_vec_softmax_rows_avx2(const float *x, float *y, size_t rows, size_t n);
 /// One LayerNormalization row: two-pass mean/variance (as ONNX defines it), then
 /// y = (x - mean) * invStd * scale (+ bias). bias may be NULL. Writes mean and invStd.
 void petrel_vec_layernorm_row_ref(const float *x, const float *scale, const float *bias, float *y,
