@@ -322,16 +322,25 @@ def test_serve_runs_with_a_larger_malloc_cache_and_workers_inherit_it():
             assert s.stop() == 0
 
 
-def loop_cpus(pid):
-    """Cpus_allowed_list of each SwiftNIO event loop thread of process `pid`."""
-    lists = []
+def cpu_list(text):
+    """A /proc Cpus_allowed_list ("0-1,4") as a set of CPU numbers."""
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def thread_cpus(pid, loops):
+    """The allowed CPUs of each SwiftNIO event loop thread of `pid` (loops=True), or of each other thread."""
+    found = []
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
-            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("NIO-ELT"):
-                lists.append(re.search(r"Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{t}/status").read()).group(1))
+            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("NIO-ELT") == loops:
+                found.append(cpu_list(re.search(r"Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{t}/status").read()).group(1)))
         except FileNotFoundError:
             pass
-    return lists
+    return found
 
 
 def serial_requests(server, function, seconds):
@@ -344,30 +353,37 @@ def serial_requests(server, function, seconds):
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to co-locate")
 def test_gateway_and_worker_loops_share_a_cpu_only_while_requests_do_not_overlap(tmp_path):
     """One request at a time: after a 2 s tick the gateway's loop thread and the worker's are
-    pinned to one CPU (the worker's on its next request). Two requests in flight: both spread to
-    every CPU again. `--no-colocate` never pins."""
-    spread = loop_cpus(os.getpid()) or [re.search(r"Cpus_allowed_list:\s*(\S+)", open("/proc/self/status").read()).group(1)]
+    pinned to one CPU (the worker's on its next request). A worker started meanwhile (the killed
+    one's replacement) starts spread: only its loop is pinned. Two requests in flight: both loops
+    spread to every CPU again. `--no-colocate` never pins."""
+    spread = set(os.sched_getaffinity(0))
     fns = make_functions(tmp_path, scaling="")
     s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", workers=True)
     try:
         serial_requests(s, "mlp", 2.6)
         [pid] = worker_pids("mlp")
-        [gateway_cpu] = loop_cpus(s.proc.pid)
-        assert gateway_cpu.isdigit(), gateway_cpu
-        assert loop_cpus(pid) == [gateway_cpu]
+        [gateway] = thread_cpus(s.proc.pid, loops=True)
+        assert len(gateway) == 1, gateway
+        assert thread_cpus(pid, loops=True) == [gateway]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: worker_pids("mlp") != [pid])
+        assert infer(s, "mlp", infer_body("digits-mlp"))[0] == 200
+        [new] = worker_pids("mlp")
+        assert thread_cpus(new, loops=True) == [gateway]
+        assert all(c == spread for c in thread_cpus(new, loops=False)), thread_cpus(new, loops=False)
         big = slow_cnn_request(tmp_path, 30000)
         with concurrent.futures.ThreadPoolExecutor(2) as ex:
             answers = list(ex.map(lambda _: infer(s, "cnn", f"@{big}")[0], range(2)))
         assert answers == [200, 200]
-        assert loop_cpus(s.proc.pid) == spread
+        assert thread_cpus(s.proc.pid, loops=True) == [spread]
         assert infer(s, "mlp", infer_body("digits-mlp"))[0] == 200
-        assert loop_cpus(pid) == spread
+        assert thread_cpus(new, loops=True) == [spread]
     finally:
         assert s.stop() == 0
     s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", "--no-colocate", workers=True)
     try:
         serial_requests(s, "mlp", 2.6)
-        assert loop_cpus(s.proc.pid) == spread
-        assert loop_cpus(worker_pids("mlp")[0]) == spread
+        assert thread_cpus(s.proc.pid, loops=True) == [spread]
+        assert thread_cpus(worker_pids("mlp")[0], loops=True) == [spread]
     finally:
         assert s.stop() == 0

@@ -184,6 +184,45 @@ AVX2 void petrel_vec_softmax_rows_avx2(const float *x, float *y, size_t rows, si
     }
 }
 
+AVX2 void petrel_vec_softmax_numerators_avx2(float *s, size_t rows, size_t n, const float *mask,
+                                             size_t mask_row_stride, size_t mask_key_stride, float *inv_sum) {
+    // Pass by pass over all rows (rows are independent and overlap; one row's passes wait on each
+    // other). The max is petrel_vec_max_avx2's, taken while the mask is added.
+    for (size_t i = 0; i < rows; i++) {
+        float *row = s + i * n;
+        const float *m = mask ? mask + i * mask_row_stride : NULL;
+        __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+        size_t j = 0;
+        if (m && mask_key_stride == 1) {
+            for (; j + 16 <= n; j += 16) {
+                __m256 a = _mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(m + j));
+                __m256 b = _mm256_add_ps(_mm256_loadu_ps(row + j + 8), _mm256_loadu_ps(m + j + 8));
+                _mm256_storeu_ps(row + j, a); _mm256_storeu_ps(row + j + 8, b);
+                m0 = _mm256_max_ps(m0, a); m1 = _mm256_max_ps(m1, b);
+            }
+        } else if (m) {
+            const __m256 c = _mm256_set1_ps(m[0]);
+            for (; j + 16 <= n; j += 16) {
+                __m256 a = _mm256_add_ps(_mm256_loadu_ps(row + j), c), b = _mm256_add_ps(_mm256_loadu_ps(row + j + 8), c);
+                _mm256_storeu_ps(row + j, a); _mm256_storeu_ps(row + j + 8, b);
+                m0 = _mm256_max_ps(m0, a); m1 = _mm256_max_ps(m1, b);
+            }
+        } else {
+            for (; j + 16 <= n; j += 16) {
+                m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + j));
+                m1 = _mm256_max_ps(m1, _mm256_loadu_ps(row + j + 8));
+            }
+        }
+        float mx = hmax8(_mm256_max_ps(m0, m1));
+        for (; j < n; j++) {
+            if (m) row[j] += m[mask_key_stride * j];
+            mx = row[j] > mx ? row[j] : mx;
+        }
+        inv_sum[i] = mx;
+    }
+    for (size_t i = 0; i < rows; i++) inv_sum[i] = 1 / petrel_vec_exp_shift_sum_avx2(s + i * n, s + i * n, n, inv_sum[i]);
+}
+
 AVX2 void petrel_vec_layernorm_row_avx2(const float *x, const float *scale, const float *bias, float *y,
                                         size_t n, float eps, float *mean, float *invStd) {
     float m = petrel_vec_sum_avx2(x, n) / (float)n;

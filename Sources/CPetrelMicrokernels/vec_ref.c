@@ -53,3 +53,11 @@ void petrel_vec_softmax_rows_ref(const float *x, float *y, size_t rows, size_t n
         petrel_vec_scale_shift_ref(y, y, n, 1 / s, 0);
     }
 }
+void petrel_vec_softmax_numerators_ref(float *s, size_t rows, size_t n, const float *mask,
+                                       size_t mask_row_stride, size_t mask_key_stride, float *inv_sum) {
+    for (size_t i = 0; i < rows; i++) {
+        float *row = s + i * n;
+        if (mask) for (size_t j = 0; j < n; j++) row[j] += mask[i * mask_row_stride + mask_key_stride * j];
+        inv_sum[i] = 1 / petrel_vec_exp_shift_sum_ref(row, row, n, petrel_vec_max_ref(row, n));
+    }
+}

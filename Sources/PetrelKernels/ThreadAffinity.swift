@@ -1,4 +1,7 @@
 import CPetrelMicrokernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The calling thread's CPU placement (Linux affinity of this thread only). Kept beside the thread
 /// pool, the other code here that cares which CPU a thread runs on.
@@ -10,6 +13,36 @@ public enum ThreadAffinity {
         let c = Int(petrel_current_cpu())
         return c >= 0 ? c : nil
     }
+
+    /// The CPUs the process's first caller could run on: the set to spread over and to start
+    /// children with. Read it once before pinning any thread (a child inherits its spawning
+    /// thread's affinity, pinned or not).
+    public static let atStart: [Int] = allowed()
+
+    /// Runs `body` with the calling thread on `atStart`'s CPUs, then puts it back: for spawning a
+    /// process from a thread that may be pinned. Two syscalls when it is; none otherwise.
+    public static func unpinned<T>(_ body: () throws -> T) rethrows -> T {
+        let now = allowed()
+        guard !atStart.isEmpty, now != atStart else { return try body() }
+        set(atStart)
+        defer { set(now) }
+        return try body()
+    }
+
+    /// Puts the calling thread back on `atStart`'s CPUs if it was born pinned (a thread inherits
+    /// its creator's affinity: a Dispatch worker first started by a pinned event loop is pinned
+    /// for life). Checked once per thread, then free.
+    public static func spreadIfBornPinned() {
+        if pthread_getspecific(checkedKey) != nil { return }
+        pthread_setspecific(checkedKey, UnsafeRawPointer(bitPattern: 1))
+        if !atStart.isEmpty, allowed() != atStart { set(atStart) }
+    }
+
+    private static let checkedKey: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
 
     /// The CPUs the calling thread may run on (empty if the system does not say).
     public static func allowed() -> [Int] {

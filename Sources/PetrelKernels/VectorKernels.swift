@@ -9,6 +9,8 @@ public struct VectorKernels: Sendable {
     public typealias ExpShiftSum = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float) -> Float
     public typealias ScaleShift = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float, Float) -> Void
     public typealias Rows = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int) -> Void
+    public typealias SoftmaxNumerators = @convention(c) (UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, Int, Int,
+                                                         UnsafeMutablePointer<Float>?) -> Void
     public typealias LayerNormRow = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
                                                     UnsafeMutablePointer<Float>?, Int, Float,
                                                     UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
@@ -22,6 +24,8 @@ public struct VectorKernels: Sendable {
     public let scaleShift: ScaleShift
     /// Softmax of (x, y, rows, n): `rows` contiguous rows of n.
     public let softmaxRows: Rows
+    /// (scores, rows, n, mask, maskRowStride, maskKeyStride, invSum): see `petrel_vec.h`.
+    public let softmaxNumerators: SoftmaxNumerators
     public let layerNormRow: LayerNormRow
 
     init(isa: ISA) {
@@ -37,7 +41,7 @@ public struct VectorKernels: Sendable {
             sigmoid = petrel_vec_sigmoid_avx2; gelu = petrel_vec_gelu_avx2; geluTanh = petrel_vec_gelu_tanh_avx2
             max = petrel_vec_max_avx2; sum = petrel_vec_sum_avx2; expShiftSum = petrel_vec_exp_shift_sum_avx2
             scaleShift = petrel_vec_scale_shift_avx2; layerNormRow = petrel_vec_layernorm_row_avx2
-            softmaxRows = petrel_vec_softmax_rows_avx2
+            softmaxRows = petrel_vec_softmax_rows_avx2; softmaxNumerators = petrel_vec_softmax_numerators_avx2
             return
             #endif
         }
@@ -45,6 +49,6 @@ public struct VectorKernels: Sendable {
         sigmoid = petrel_vec_sigmoid_ref; gelu = petrel_vec_gelu_ref; geluTanh = petrel_vec_gelu_tanh_ref
         max = petrel_vec_max_ref; sum = petrel_vec_sum_ref; expShiftSum = petrel_vec_exp_shift_sum_ref
         scaleShift = petrel_vec_scale_shift_ref; layerNormRow = petrel_vec_layernorm_row_ref
-        softmaxRows = petrel_vec_softmax_rows_ref
+        softmaxRows = petrel_vec_softmax_rows_ref; softmaxNumerators = petrel_vec_softmax_numerators_ref
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PetrelKernels
 import Logging
 import NIOCore
 import PetrelHTTP2
@@ -145,6 +146,8 @@ public final class ServingService: HTTPService, ConnectionEvents, @unchecked Sen
             completion(Self.run(f, f.inlineExecutor, req).map { (req, $0) })
         } else {
             inferenceQueue.async {
+                // Off the event loop, which a worker may have pinned (co-location): never pinned here.
+                ThreadAffinity.spreadIfBornPinned()
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let result = Self.run(f, f.executor, req)
                 f.noteRun(nanos: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)

@@ -124,7 +124,8 @@ struct WorkerOptions {
         if let lifeline = lifelineFd { watchLifeline(lifeline) }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         let logger = Logger(label: "petrel-worker")
-        let service = WorkerService(threads: threads, logger: logger, accessLog: accessLog, report: report)
+        let service = WorkerService(threads: threads, logger: logger, accessLog: accessLog, followsGateway: socket != nil,
+                                    report: report)
 
         var config = ServerConfiguration()
         if let socket {

@@ -27,3 +27,36 @@ import PetrelKernels
     #expect(s.refused)
     #expect(ThreadAffinity.allowed() == s.before)   // this thread was never touched
 }
+
+/// A thread started by a pinned thread is born pinned; `spreadIfBornPinned` puts it back on the
+/// start set, and `unpinned` starts children spread.
+@Test func threadsBornOfAPinnedThreadAreSpreadAgain() {
+    let start = ThreadAffinity.atStart
+    guard start.count > 1 else { return }
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var seen: (born: [Int], spread: [Int], viaUnpinned: [Int], parentAfter: [Int])?
+    Thread {
+        ThreadAffinity.set([start[0]])
+        let inner = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var born: [Int] = [], spread: [Int] = [], via: [Int] = []
+        Thread {
+            born = ThreadAffinity.allowed()
+            ThreadAffinity.spreadIfBornPinned()
+            spread = ThreadAffinity.allowed()
+            inner.signal()
+        }.start()
+        inner.wait()
+        ThreadAffinity.unpinned {
+            Thread { via = ThreadAffinity.allowed(); inner.signal() }.start()
+        }
+        inner.wait()
+        seen = (born, spread, via, ThreadAffinity.allowed())
+        ThreadAffinity.set(start)
+        done.signal()
+    }.start()
+    done.wait()
+    #expect(seen!.born == [start[0]])
+    #expect(seen!.spread == start)
+    #expect(seen!.viaUnpinned == start)
+    #expect(seen!.parentAfter == [start[0]])
+}

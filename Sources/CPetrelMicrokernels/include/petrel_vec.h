@@ -34,6 +34,14 @@ void petrel_vec_scale_shift_avx2(const float *x, float *y, size_t n, float s, fl
 /// one call (rows of up to 16 in registers). digits-mlp's 256 × 10 output: 7 µs as three calls a row.
 void petrel_vec_softmax_rows_ref(const float *x, float *y, size_t rows, size_t n);
 void petrel_vec_softmax_rows_avx2(const float *x, float *y, size_t rows, size_t n);
+/// Softmax numerators of `rows` rows of n scores in place, after adding an optional mask row
+/// (`mask + i·mask_row_stride`, key stride 1, or 0 for one value per row): s = exp(s − max), and
+/// inv_sum[i] = 1 / Σ. The caller scales what the rows produce (attention: its output rows, dv
+/// floats instead of n).
+void petrel_vec_softmax_numerators_ref(float *s, size_t rows, size_t n, const float *mask,
+                                       size_t mask_row_stride, size_t mask_key_stride, float *inv_sum);
+void petrel_vec_softmax_numerators_avx2(float *s, size_t rows, size_t n, const float *mask,
+                                        size_t mask_row_stride, size_t mask_key_stride, float *inv_sum);
 /// One LayerNormalization row: two-pass mean/variance (as ONNX defines it), then
 /// y = (x - mean) * invStd * scale (+ bias). bias may be NULL. Writes mean and invStd.
 void petrel_vec_layernorm_row_ref(const float *x, const float *scale, const float *bias, float *y,

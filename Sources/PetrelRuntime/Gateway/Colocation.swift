@@ -57,7 +57,7 @@ public final class Colocation: @unchecked Sendable {
     private let allowed: [Int]
 
     public init?(loop: EventLoop) {
-        let allowed = ThreadAffinity.allowed()
+        let allowed = ThreadAffinity.atStart   // read here, before anything is pinned
         guard allowed.count > 1 else { return nil }
         self.loop = loop
         self.allowed = allowed

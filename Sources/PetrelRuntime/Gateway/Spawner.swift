@@ -1,4 +1,5 @@
 import Foundation
+import PetrelKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,6 +53,17 @@ public final class SpawnedWorker: @unchecked Sendable {
     public static func spawn(executable: String, arguments: [String], listening: Int32? = nil,
                              onReport: @escaping @Sendable (String) -> Void,
                              onExit: @escaping @Sendable (Int32) -> Void) throws -> SpawnedWorker {
+        // Called on the gateway's loop thread, which co-location may have pinned to one CPU: the
+        // child process and the two watcher threads would inherit it (the child for every thread,
+        // inference included).
+        try ThreadAffinity.unpinned {
+            try spawnHere(executable: executable, arguments: arguments, listening: listening, onReport: onReport, onExit: onExit)
+        }
+    }
+
+    private static func spawnHere(executable: String, arguments: [String], listening: Int32?,
+                                  onReport: @escaping @Sendable (String) -> Void,
+                                  onExit: @escaping @Sendable (Int32) -> Void) throws -> SpawnedWorker {
         var listener = listening
         defer { if let listener { close(listener) } }
         // One spawn at a time: between pipe() and FD_CLOEXEC another spawn would inherit our ends.
@@ -96,7 +108,10 @@ public final class SpawnedWorker: @unchecked Sendable {
             throw SpawnError("posix_spawn \(executable): \(String(cString: strerror(rc)))")
         }
         let readFd = report[0], child = pid
+        // Named: a thread inherits its creator's name (here the event loop's), which made them
+        // look like event loops in /proc.
         Thread.detachNewThread {
+            Thread.current.name = "worker-report"
             var buffer = [UInt8](), chunk = [UInt8](repeating: 0, count: 512)
             while true {
                 let n = chunk.withUnsafeMutableBytes { read(readFd, $0.baseAddress, $0.count) }
@@ -110,6 +125,7 @@ public final class SpawnedWorker: @unchecked Sendable {
             close(readFd)
         }
         Thread.detachNewThread {
+            Thread.current.name = "worker-waitpid"
             var status: Int32 = 0
             while waitpid(child, &status, 0) < 0 && errno == EINTR {}
             onExit(status)

@@ -20,13 +20,18 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     /// The gateway's last `petrel-colocate` value applied to the loop thread, and where the process
     /// may run when spread.
     private var placed = "none"
-    private let spread = ThreadAffinity.allowed()
+    private let spread = ThreadAffinity.atStart
+    /// Honour `petrel-colocate`: only behind a gateway (its Unix socket), which strips the header
+    /// from what clients send; a standalone worker (`--listen`) ignores it.
+    let followsGateway: Bool
     let threads: Int
     let logger: Logger
     let accessLog: Bool
     let report: @Sendable (String) -> Void
 
-    public init(threads: Int, logger: Logger, accessLog: Bool, report: @escaping @Sendable (String) -> Void) {
+    public init(threads: Int, logger: Logger, accessLog: Bool, followsGateway: Bool = false,
+                report: @escaping @Sendable (String) -> Void) {
+        self.followsGateway = followsGateway
         self.threads = threads
         self.logger = logger
         self.accessLog = accessLog
@@ -64,7 +69,7 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
                 defer { pending = [] }
                 return pending
             }
-            for (r, responder) in waiting { handle(r, responder: responder) }
+            for (r, responder) in waiting { dispatch(r, responder: responder) }
         }
     }
 
@@ -96,7 +101,13 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) {
-        if let place = request.headers[Colocation.header] { colocate(place) }
+        // On the worker's event loop (the server calls in there); requests replayed after loading
+        // come through `dispatch` on the loader's thread, which must not be pinned.
+        if followsGateway, let place = request.headers[Colocation.header] { colocate(place) }
+        dispatch(request, responder: responder)
+    }
+
+    private func dispatch(_ request: HTTPRequest, responder: HTTPResponder) {
         if request.path == "/petrel/specialise" {
             return specialise(request, responder)
         }
