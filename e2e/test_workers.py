@@ -343,10 +343,11 @@ def thread_cpus(pid, loops):
     return found
 
 
-def serial_requests(server, function, seconds):
+def serial_mlp_requests(server, seconds):
+    """One request at a time to the test functions' "mlp" for `seconds`."""
     end = time.time() + seconds
     while time.time() < end:
-        assert infer(server, function, infer_body("digits-mlp"))[0] == 200
+        assert infer(server, "mlp", infer_body("digits-mlp"))[0] == 200
         time.sleep(0.05)
 
 
@@ -360,7 +361,7 @@ def test_gateway_and_worker_loops_share_a_cpu_only_while_requests_do_not_overlap
     fns = make_functions(tmp_path, scaling="")
     s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", workers=True)
     try:
-        serial_requests(s, "mlp", 2.6)
+        serial_mlp_requests(s, 2.6)
         [pid] = worker_pids("mlp")
         [gateway] = thread_cpus(s.proc.pid, loops=True)
         assert len(gateway) == 1, gateway
@@ -382,7 +383,7 @@ def test_gateway_and_worker_loops_share_a_cpu_only_while_requests_do_not_overlap
         assert s.stop() == 0
     s = Server("--functions", str(fns), "--prewarm", "0", "--no-access-log", "--no-colocate", workers=True)
     try:
-        serial_requests(s, "mlp", 2.6)
+        serial_mlp_requests(s, 2.6)
         assert thread_cpus(s.proc.pid, loops=True) == [spread]
         assert thread_cpus(worker_pids("mlp")[0], loops=True) == [spread]
     finally:

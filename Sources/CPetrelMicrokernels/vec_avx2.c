@@ -191,27 +191,17 @@ AVX2 void petrel_vec_softmax_numerators_avx2(float *s, size_t rows, size_t n, co
     for (size_t i = 0; i < rows; i++) {
         float *row = s + i * n;
         const float *m = mask ? mask + i * mask_row_stride : NULL;
+        const __m256 one = m ? _mm256_set1_ps(m[0]) : _mm256_setzero_ps();   // mask_key_stride 0
         __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
         size_t j = 0;
-        if (m && mask_key_stride == 1) {
-            for (; j + 16 <= n; j += 16) {
-                __m256 a = _mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(m + j));
-                __m256 b = _mm256_add_ps(_mm256_loadu_ps(row + j + 8), _mm256_loadu_ps(m + j + 8));
+        for (; j + 16 <= n; j += 16) {
+            __m256 a = _mm256_loadu_ps(row + j), b = _mm256_loadu_ps(row + j + 8);
+            if (m) {
+                a = _mm256_add_ps(a, mask_key_stride ? _mm256_loadu_ps(m + j) : one);
+                b = _mm256_add_ps(b, mask_key_stride ? _mm256_loadu_ps(m + j + 8) : one);
                 _mm256_storeu_ps(row + j, a); _mm256_storeu_ps(row + j + 8, b);
-                m0 = _mm256_max_ps(m0, a); m1 = _mm256_max_ps(m1, b);
             }
-        } else if (m) {
-            const __m256 c = _mm256_set1_ps(m[0]);
-            for (; j + 16 <= n; j += 16) {
-                __m256 a = _mm256_add_ps(_mm256_loadu_ps(row + j), c), b = _mm256_add_ps(_mm256_loadu_ps(row + j + 8), c);
-                _mm256_storeu_ps(row + j, a); _mm256_storeu_ps(row + j + 8, b);
-                m0 = _mm256_max_ps(m0, a); m1 = _mm256_max_ps(m1, b);
-            }
-        } else {
-            for (; j + 16 <= n; j += 16) {
-                m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + j));
-                m1 = _mm256_max_ps(m1, _mm256_loadu_ps(row + j + 8));
-            }
+            m0 = _mm256_max_ps(m0, a); m1 = _mm256_max_ps(m1, b);
         }
         float mx = hmax8(_mm256_max_ps(m0, m1));
         for (; j < n; j++) {

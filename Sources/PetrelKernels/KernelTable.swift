@@ -13,7 +13,7 @@ public enum ISA: String, Sendable, Comparable, CaseIterable {
     /// The best ISA this CPU runs: the ceiling for `PETREL_ISA` (asking for more is ignored). Tests
     /// build tables for every ISA up to it, so each path the machine can run is exercised.
     public static let detected: ISA = {
-        let f = petrel_cpu_features()
+        let f = features
         var best: ISA = .reference
         if f & UInt32(PETREL_CPU_AVX2_FMA) != 0 { best = .avx2 }
         if f & UInt32(PETREL_CPU_AVX512F) != 0 { best = .avx512 }
@@ -27,9 +27,11 @@ public enum ISA: String, Sendable, Comparable, CaseIterable {
     /// against AVX-512: SGEMM 1024³ 90 against 87 % of peak; digits-mlp batch 256 0.260 against
     /// 0.320 ms; MiniLM batch 1 (2 threads) 15.9 against 17.2 ms.
     public static let preferred: ISA = {
-        if detected == .avx512, petrel_cpu_features() & UInt32(PETREL_CPU_HALF_WIDTH_512) != 0 { return .avx2 }
+        if detected == .avx512, features & UInt32(PETREL_CPU_HALF_WIDTH_512) != 0 { return .avx2 }
         return detected
     }()
+
+    private static let features = petrel_cpu_features()
 }
 
 /// The one dispatch table: every ISA-specific entry point, filled once. Callers never branch on the

@@ -116,3 +116,26 @@ func softmaxRowsMatchTheThreePasses(_ isa: ISA) {
         #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(isa) n=\(n)")
     }
 }
+
+/// `softmaxNumerators` (AVX2) against the reference family: the masked exps and 1/Σ per row, for
+/// a mask per key, one mask value per row, and none, on lengths around the 16-float loop.
+@Test func softmaxNumeratorsMatchReference() {
+    guard ISA.detected >= .avx2 else { return }
+    let fast = VectorKernels(isa: .avx2), ref = VectorKernels(isa: .reference)
+    var rng = TestRNG(seed: 9)
+    for n in [1, 15, 16, 17, 33, 128] {
+        let rows = 3
+        let scores = rng.floats(rows * n, -8, 8), mask = rng.floats(rows * n, -4, 0)
+        for keyStride in [-1, 0, 1] {   // -1: no mask
+            var got = scores, want = scores
+            var gotInv = [Float](repeating: 0, count: rows), wantInv = gotInv
+            mask.withUnsafeBufferPointer { m in
+                let base = keyStride < 0 ? nil : m.baseAddress
+                fast.softmaxNumerators(&got, rows, n, base, n, max(keyStride, 0), &gotInv)
+                ref.softmaxNumerators(&want, rows, n, base, n, max(keyStride, 0), &wantInv)
+            }
+            let r = worstError(got + gotInv, want + wantInv, atol: 1e-7, rtol: 1e-5)
+            #expect(r.0 <= 1, "n=\(n) key stride \(keyStride): \(describe(got + gotInv, want + wantInv, r))")
+        }
+    }
+}

@@ -51,7 +51,8 @@ public final class Colocation: @unchecked Sendable {
 
     private let lock = NSLock()
     private var policy = ColocationPolicy()
-    private var cpu: Int?
+    /// The header value, and where the loop thread belongs: a CPU number while pinned, else `none`.
+    private var place = "none"
     private var task: RepeatedTask?
     private let loop: EventLoop
     private let allowed: [Int]
@@ -68,7 +69,7 @@ public final class Colocation: @unchecked Sendable {
     }
 
     public func stop() {
-        lock.withLock { task?.cancel(); task = nil; policy = ColocationPolicy(); cpu = nil }
+        lock.withLock { task?.cancel(); task = nil; policy = ColocationPolicy(); place = "none" }
         loop.execute { [self] in apply() }
     }
 
@@ -76,8 +77,8 @@ public final class Colocation: @unchecked Sendable {
     func started() -> String {
         let (action, value): (ColocationPolicy.Action, String) = lock.withLock {
             let a = policy.started()
-            if a == .unpin { cpu = nil }
-            return (a, cpu.map(String.init) ?? "none")
+            if a == .unpin { place = "none" }
+            return (a, place)
         }
         if action == .unpin {
             if loop.inEventLoop { apply() } else { loop.execute { [self] in apply() } }
@@ -91,7 +92,7 @@ public final class Colocation: @unchecked Sendable {
         guard let here = ThreadAffinity.currentCPU else { return }
         let pin: Bool = lock.withLock {
             guard task != nil, policy.tick() == .pin else { return false }
-            cpu = here
+            place = String(here)
             return true
         }
         if pin { apply() }
@@ -100,9 +101,10 @@ public final class Colocation: @unchecked Sendable {
     /// Puts the loop thread (the caller) where the policy says now: ordered on the loop, so a late
     /// unpin never undoes a newer pin.
     private func apply() {
-        let want = lock.withLock { cpu }
-        if !ThreadAffinity.set(want.map { [$0] } ?? allowed), want != nil {
-            lock.withLock { if cpu == want { cpu = nil } }   // refused: stay spread
+        let want = lock.withLock { place }
+        let cpu = Int(want)
+        if !ThreadAffinity.set(cpu.map { [$0] } ?? allowed), cpu != nil {
+            lock.withLock { if place == want { place = "none" } }   // refused: stay spread
         }
     }
 }

@@ -136,9 +136,6 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
         }
     }
 
-    /// Body: the function's name, the artifact's path and optionally the revision number and the
-    /// largest batch (`batching.maxBatchSize`), a line each. Plain text on purpose: the
-    /// first use of Foundation's JSON in a fresh process costs milliseconds of this cold start.
     /// Runs the calling thread (the worker's one event loop, which does its I/O and runs tiny models
     /// inline) on the gateway's CPU, or anywhere for `none` (see `ColocationPolicy`). Offloaded
     /// inference runs on other threads and is never pinned.
@@ -147,6 +144,9 @@ public final class WorkerService: HTTPService, @unchecked Sendable {
         if let cpu = Int(place) { ThreadAffinity.set([cpu]) } else { ThreadAffinity.set(spread) }
     }
 
+    /// Body: the function's name, the artifact's path and optionally the revision number and the
+    /// largest batch (`batching.maxBatchSize`), a line each. Plain text on purpose: the
+    /// first use of Foundation's JSON in a fresh process costs milliseconds of this cold start.
     private func specialise(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let lines = request.body.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         let maxBatch = lines.count == 4 ? Int(lines[3]).flatMap { FunctionConfig.batchSizeRange.contains($0) ? $0 : nil } : 0
