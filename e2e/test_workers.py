@@ -332,15 +332,19 @@ def cpu_list(text):
 
 
 def thread_cpus(pid, loops):
-    """The allowed CPUs of each SwiftNIO event loop thread of `pid` (loops=True), or of each other thread."""
-    found = []
+    """The allowed CPUs of `pid`'s event loop thread (loops=True: a one-item list), or of each of
+    its other threads. The loop is the first thread named NIO-ELT: a thread it starts (a Dispatch
+    worker) inherits that name."""
+    threads = []
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
-            if open(f"/proc/{pid}/task/{t}/comm").read().startswith("NIO-ELT") == loops:
-                found.append(cpu_list(re.search(r"Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{t}/status").read()).group(1)))
+            name = open(f"/proc/{pid}/task/{t}/comm").read()
+            cpus = cpu_list(re.search(r"Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{t}/status").read()).group(1))
+            threads.append((int(t), name.startswith("NIO-ELT"), cpus))
         except FileNotFoundError:
             pass
-    return found
+    loop = min((t for t, named, _ in threads if named), default=None)
+    return [c for t, _, c in threads if (t == loop) == loops]
 
 
 def serial_mlp_requests(server, seconds):
