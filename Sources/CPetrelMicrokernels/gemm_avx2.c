@@ -182,7 +182,29 @@ TGT void petrel_sgemm_ukernel_rowa_epi_avx2_6x16(size_t kc, const float *restric
     const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     const int readc = beta != 0.0f;
     if (m == MR && n == NR) {
-        for (size_t i = 0; i < MR; ++i) epi_row(c + i * ldc, rows[i][0], rows[i][1], va, vb, readc, br[i], bl, bh, act, vp0, vp1);
+        // Phase by phase over the whole tile, the activation's switch outside: the 12 vectors'
+        // GELU chains (a rational with a divide, ~60 cycles of latency each) then overlap instead
+        // of running two at a time per row (MiniLM's FF1 epilogue was a tenth of its GEMM).
+        __m256 v[MR][2];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; ++i) {
+            __m256 lo = _mm256_mul_ps(rows[i][0], va), hi = _mm256_mul_ps(rows[i][1], va);
+            if (readc) {
+                lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + i * ldc), lo);
+                hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + i * ldc + 8), hi);
+            }
+            v[i][0] = _mm256_add_ps(_mm256_add_ps(lo, br[i]), bl);
+            v[i][1] = _mm256_add_ps(_mm256_add_ps(hi, br[i]), bh);
+        }
+        if (act == 4) {
+#pragma clang loop unroll(full)
+            for (int i = 0; i < MR; ++i) { v[i][0] = gelu8(v[i][0]); v[i][1] = gelu8(v[i][1]); }
+        } else if (act != 0) {
+#pragma clang loop unroll(full)
+            for (int i = 0; i < MR; ++i) { v[i][0] = epi_act(v[i][0], act, vp0, vp1); v[i][1] = epi_act(v[i][1], act, vp0, vp1); }
+        }
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; ++i) { _mm256_storeu_ps(c + i * ldc, v[i][0]); _mm256_storeu_ps(c + i * ldc + 8, v[i][1]); }
         return;
     }
     // Edge tile: through a stack tile holding C's m×n part (when beta reads it), nothing else touched.

@@ -26,8 +26,9 @@ static inline AVX2 __m256 saturate(__m256 r, __m256 x, float edge) {
 }
 
 // erf: odd rational minimax x·P(x²)/Q(x²) on [-4, 4] (Eigen's generic_fast_erf_float); erf(±4) is
-// ±1 in fp32, so clamping is exact. Relative error a few ulp, no cancellation near 0.
-static inline AVX2 __m256 erf8(__m256 x) {
+// ±1 in fp32, so clamping is exact. Relative error a few ulp, no cancellation near 0. A NaN comes
+// out as -1 (the clamp): erf8 restores it; GELU's own factor x carries it.
+static inline AVX2 __m256 erf8_nan_lost(__m256 x) {
     __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
     __m256 x2 = _mm256_mul_ps(xc, xc);
     __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
@@ -43,11 +44,13 @@ static inline AVX2 __m256 erf8(__m256 x) {
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
     q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
-    return keep_nan(saturate(_mm256_div_ps(p, q), x, 4.0f), x);
+    return saturate(_mm256_div_ps(p, q), x, 4.0f);
 }
 
+static inline AVX2 __m256 erf8(__m256 x) { return keep_nan(erf8_nan_lost(x), x); }
+
 static inline AVX2 __m256 gelu8(__m256 x) {
-    __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+    __m256 e = erf8_nan_lost(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
     __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
     return _mm256_fmadd_ps(h, e, h);
 }

@@ -101,33 +101,58 @@ public enum GemmBenchmark {
         return (flops / times[times.count / 2] / 1e9, flops / cpu[cpu.count / 2] / 1e9)
     }
 
-    /// Nanoseconds per call (median of 9 batches) of a small product that must run inline:
-    /// M×N×K with pre-packed B (the MatMul-with-constant-weights path) when `packed`.
-    public static func latency(m: Int, n: Int, k: Int, packed: Bool, isa: ISA, pool: ThreadPool?) -> Double {
+    /// Floats 64-byte aligned, as a compiled model's weights and arena are: from a 16-byte aligned
+    /// array every other 32-byte load of a B panel splits a cache line (measured: −10 % at 1024 rows).
+    static func alignedFloats(_ count: Int, _ value: Float) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.size, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
+        p.initialize(repeating: value, count: count)
+        return p
+    }
+
+    /// Nanoseconds per call (median of 9 batches of `reps` calls) of M×N×K, with pre-packed B (the
+    /// MatMul-with-constant-weights path) when `packed`. `copies` > 1 rotates the calls over that
+    /// many packed copies of B, so each call finds its weights cold.
+    static func timeProduct(m: Int, n: Int, k: Int, packed: Bool, copies: Int, reps: Int, isa: ISA,
+                            pool: ThreadPool?) -> Double {
         let kern = KernelTable(isa: isa).gemm
-        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
-        var pb = [Float](repeating: 0, count: PackedBLayout(k: k, n: n, nr: kern.nr).floatCount)
-        var c = [Float](repeating: 0, count: m * n)
-        pb.withUnsafeMutableBufferPointer { Gemm.packB(kernels: kern, k: k, n: n, b: b, ldb: n, into: $0.baseAddress!) }
-        let reps = max(1, 20_000_000 / max(1, m * n * k))
+        let layout = PackedBLayout(k: k, n: n, nr: kern.nr)
+        let a = alignedFloats(m * k, 0.5), b = alignedFloats(k * n, 0.25), c = alignedFloats(m * n, 0)
+        let pb = alignedFloats(layout.floatCount * copies, 0)
+        defer { a.deallocate(); b.deallocate(); c.deallocate(); pb.deallocate() }
+        for i in 0..<copies { Gemm.packB(kernels: kern, k: k, n: n, b: b, ldb: n, into: pb + i * layout.floatCount) }
         var samples: [Double] = []
-        c.withUnsafeMutableBufferPointer { cb in
-            let cp = cb.baseAddress!
-            for _ in 0..<10 {
-                let t0 = now()
-                for _ in 0..<reps {
-                    if packed {
-                        Gemm.sgemmPacked(kernels: kern, m: m, n: n, k: k, a: a, lda: k, packedB: pb, c: cp, ldc: n, pool: pool)
-                    } else {
-                        Gemm.sgemm(kernels: kern, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp, ldc: n, pool: pool)
-                    }
+        for _ in 0..<10 {
+            let t0 = now()
+            for r in 0..<reps {
+                if packed {
+                    Gemm.sgemmPacked(kernels: kern, m: m, n: n, k: k, a: a, lda: k,
+                                     packedB: pb + r % copies * layout.floatCount, c: c, ldc: n, pool: pool)
+                } else {
+                    Gemm.sgemm(kernels: kern, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: c, ldc: n, pool: pool)
                 }
-                samples.append((now() - t0) / Double(reps) * 1e9)
             }
+            samples.append((now() - t0) / Double(reps) * 1e9)
         }
         samples.removeFirst()
         samples.sort()
         return samples[samples.count / 2]
+    }
+
+    /// Nanoseconds per call of a small product that must run inline (B hot in cache).
+    public static func latency(m: Int, n: Int, k: Int, packed: Bool, isa: ISA, pool: ThreadPool?) -> Double {
+        timeProduct(m: m, n: n, k: k, packed: packed, copies: 1, reps: max(1, 20_000_000 / max(1, m * n * k)),
+                    isa: isa, pool: pool)
+    }
+
+    /// Nanoseconds per call of M×N×K with pre-packed B whose weights are cold, as a model's are: a
+    /// transformer's layers do not fit L3, so each Dense streams its weights from memory. Calls
+    /// rotate over copies of B totalling ≥ 96 MB; A (the activation the previous op just wrote)
+    /// stays hot.
+    public static func coldLatency(m: Int, n: Int, k: Int, isa: ISA, pool: ThreadPool?) -> Double {
+        let bytes = PackedBLayout(k: k, n: n, nr: KernelTable(isa: isa).gemm.nr).floatCount * MemoryLayout<Float>.size
+        let copies = max(2, (96 << 20) / bytes + 1)
+        return timeProduct(m: m, n: n, k: k, packed: true, copies: copies, reps: copies, isa: isa, pool: pool)
     }
 
     public static func run(sizes: [Int], threads: Int, isa: ISA = KernelTable.current.isa) -> Report {

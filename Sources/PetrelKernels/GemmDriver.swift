@@ -199,6 +199,8 @@ extension Gemm {
     /// ic (MC rows, pack A, L2) → jr (NR panel, L1) → ir (MR rows) → microkernel, epilogue on the
     /// tile after its last KC pass. Threads split the MC loop (rows) when there are enough MR panels,
     /// else the NR panels; B is packed cooperatively (one region), then computed (a second region).
+    /// Pre-packed B (a model's weights) needs no packing pass, so there the order is jc → per
+    /// thread ic → pc → jr → ir, in one region.
     static func drive(_ kern: GemmKernels, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, transA: Bool, b: GemmBOperand,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -229,13 +231,6 @@ extension Gemm {
         let splitRows = threads == 1 || panelsM >= 4 * threads || panelsM >= ceilDiv(ncb, nr)
         // Row range of a thread: whole MR panels, balanced; each thread's MC is balanced again.
         let rowsPerThread = splitRows ? ceilDiv(panelsM, threads) * mr : roundUp(m, mr)
-        let mcb = balancedBlock(min(rowsPerThread, m), max: kern.mc, unit: mr)
-        let aStride = roundUp(mcb, mr) * kcb
-        let bFloats = b.prepacked ? 0 : ncb * kcb
-        let scratch = GemmScratch.floats(aStride * threads + bFloats + 16)
-        let bBuf = scratch + aStride * threads
-        let hasEpi = !epilogue.isIdentity
-        let ukr = kern.microkernel
         // Narrow or shallow products read row-major A in place (no packing): a packed A block is
         // reused once per NR panel, so with few panels (MLP layers; MiniLM's N = 384 projections,
         // whose Dense ops ran 2–3 % faster in place than packed) packing does not pay for itself.
@@ -244,89 +239,127 @@ extension Gemm {
         // as packed at N = 1536 and lets the row-A kernel apply bias + GELU in registers: MiniLM's
         // Dense+Gelu (128×1536×384) 2 % faster than a packed GEMM with a separate epilogue pass.
         let rowA = transA || (n > 24 * nr && k > 384) ? nil : kern.microkernelRowA
+        // MC bounds a packed A block (L2). In place, A needs no block, but each MC block streams
+        // every B panel again, and a model's weights come from memory: one block of up to 256 KB
+        // of A rows (MiniLM's 128 × 384 is 192 KB) streams each weight once. Measured on Zen 4
+        // with cold weights, 128 rows as one block against two of 66: 2–4 % faster.
+        let mcMax = rowA == nil ? kern.mc : max(kern.mc, (256 << 10) / (kcb * MemoryLayout<Float>.size) / mr * mr)
+        let mcb = balancedBlock(min(rowsPerThread, m), max: mcMax, unit: mr)
+        let aStride = rowA == nil ? roundUp(mcb, mr) * kcb : 0
+        let bFloats = b.prepacked ? 0 : ncb * kcb
+        let scratch = GemmScratch.floats(aStride * threads + bFloats + 16)
+        let bBuf = scratch + aStride * threads
+        let hasEpi = !epilogue.isIdentity
+        let ukr = kern.microkernel
         // Bias + relu/clip/leaky (and GELU on AVX2) fused into the row-A kernel's store on the last K pass.
         let fused = hasEpi && rowA != nil ? kern.epilogueCode(epilogue.activation) : nil
         let rowAEpi = kern.microkernelRowAEpilogue
+
+        /// Rows [rowLo, rowHi) × panels [panLo, panHi) of the jc block's KC pass at `pc`, on thread `t`.
+        func block(_ t: Int, jc: Int, nb: Int, pc: Int, kb: Int, bBase: UnsafePointer<Float>, bPanelStride: Int,
+                   rowLo: Int, rowHi: Int, panLo: Int, panHi: Int) {
+            let betaPass: Float = pc == 0 ? beta : 1
+            let lastPass = pc + kb == k
+            let aBuf = scratch + t * aStride
+            var ic = rowLo
+            while ic < rowHi {
+                let mb = min(mcb, rowHi - ic)
+                if rowA == nil { gemmPackA(a, lda: lda, trans: transA, i0: ic, mb: mb, p0: pc, kb: kb, mr: mr, into: aBuf) }
+                for q in panLo..<panHi {
+                    let col = q * nr
+                    let nt = min(nr, nb - col)
+                    let bp = bBase + q * bPanelStride
+                    // A pre-packed weight streams from memory (a transformer's layers do not fit L3):
+                    // the next panel's kb lines (one per k: NR floats = 64 bytes) are asked
+                    // for, a share per row tile. A B block packed here is already in cache.
+                    let next = b.prepacked && q + 1 < panHi ? bp + bPanelStride : nil
+                    let panelLines = kb * nr * MemoryLayout<Float>.size / 64
+                    let share = ceilDiv(panelLines, ceilDiv(mb, mr))
+                    var ir = 0
+                    while ir < mb {
+                        let mt = min(mr, mb - ir)
+                        if let next {
+                            let first = ir / mr * share
+                            let lines = min(share, panelLines - first)
+                            if lines > 0 { petrel_prefetch_l2(next + first * 16, lines) }   // 16 floats a line
+                        }
+                        let ct = c + (ic + ir) * ldc + jc + col
+                        if lastPass, let f = fused, let rowAEpi {
+                            let bias = epilogue.biasPointers(row0: ic + ir, col0: jc + col)
+                            rowAEpi(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass,
+                                    bias.col, bias.row, f.act, f.p0, f.p1)
+                            ir += mr
+                            continue
+                        }
+                        if let rowA { rowA(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass) }
+                        else { ukr(kb, aBuf + ir * kb, bp, ct, ldc, mt, nt, alpha, betaPass) }
+                        if lastPass && hasEpi {
+                            gemmEpilogueTile(kern, epilogue, c: ct, ldc: ldc, row0: ic + ir, col0: jc + col, mt: mt, nt: nt)
+                        }
+                        ir += mr
+                    }
+                }
+                ic += mb
+            }
+        }
+        /// Thread t's share of a jc block: its rows (all panels), or its panels (all rows).
+        func share(_ t: Int, panelsN: Int) -> (rows: Range<Int>, panels: Range<Int>) {
+            if splitRows {
+                let lo = min(m, t * rowsPerThread)
+                return (lo..<min(m, lo + rowsPerThread), 0..<panelsN)
+            }
+            return (0..<m, (panelsN * t / threads)..<(panelsN * (t + 1) / threads))
+        }
 
         var jc = 0
         while jc < n {
             let nb = min(ncb, n - jc)
             let panelsN = ceilDiv(nb, nr)
+            if b.prepacked {
+                // Nothing shared to pack: each thread runs its MC row blocks with the K passes
+                // inside, in one parallel region. A block's C tiles (MiniLM's 150 × 384 at batch 8:
+                // 230 KB) then stay in L2 across the passes of a deep product instead of
+                // going out to L3 between them (FF2, K = 1536: 2 % faster on Zen 4).
+                let bBlock = b.ptr + (jc / nr) * k * nr
+                let work = { (t: Int) in
+                    let (rows, panels) = share(t, panelsN: panelsN)
+                    if rows.isEmpty || panels.isEmpty { return }
+                    var ic = rows.lowerBound
+                    while ic < rows.upperBound {
+                        let rowHi = min(rows.upperBound, ic + mcb)
+                        var pc = 0
+                        while pc < k {
+                            let kb = min(kcb, k - pc)
+                            block(t, jc: jc, nb: nb, pc: pc, kb: kb, bBase: bBlock + pc * nr, bPanelStride: k * nr,
+                                  rowLo: ic, rowHi: rowHi, panLo: panels.lowerBound, panHi: panels.upperBound)
+                            pc += kb
+                        }
+                        ic = rowHi
+                    }
+                }
+                if threads == 1 { work(0) } else { pool!.parallelFor(threads, work) }
+                jc += nb
+                continue
+            }
             var pc = 0
             while pc < k {
                 let kb = min(kcb, k - pc)
-                let betaPass: Float = pc == 0 ? beta : 1
-                let lastPass = pc + kb == k
-                let bBase: UnsafePointer<Float>
-                let bPanelStride: Int
-                if b.prepacked {
-                    bBase = b.ptr + ((jc / nr) * k + pc) * nr
-                    bPanelStride = k * nr
+                let bPanelStride = kb * nr
+                if threads == 1 {
+                    gemmPackB(b.ptr, ldb: b.ld, trans: b.trans, n: n, j0: jc, p0: pc, kb: kb, nr: nr,
+                              panels: 0..<panelsN, into: bBuf, panelStride: bPanelStride)
                 } else {
-                    bPanelStride = kb * nr
-                    if threads == 1 {
+                    pool!.parallelFor(threads) { t in
+                        let lo = panelsN * t / threads, hi = panelsN * (t + 1) / threads
                         gemmPackB(b.ptr, ldb: b.ld, trans: b.trans, n: n, j0: jc, p0: pc, kb: kb, nr: nr,
-                                  panels: 0..<panelsN, into: bBuf, panelStride: bPanelStride)
-                    } else {
-                        pool!.parallelFor(threads) { t in
-                            let lo = panelsN * t / threads, hi = panelsN * (t + 1) / threads
-                            gemmPackB(b.ptr, ldb: b.ld, trans: b.trans, n: n, j0: jc, p0: pc, kb: kb, nr: nr,
-                                      panels: lo..<hi, into: bBuf, panelStride: bPanelStride)
-                        }
+                                  panels: lo..<hi, into: bBuf, panelStride: bPanelStride)
                     }
-                    bBase = UnsafePointer(bBuf)
                 }
                 let work = { (t: Int) in
-                    let rowLo: Int, rowHi: Int, panLo: Int, panHi: Int
-                    if splitRows {
-                        rowLo = min(m, t * rowsPerThread); rowHi = min(m, rowLo + rowsPerThread)
-                        panLo = 0; panHi = panelsN
-                    } else {
-                        rowLo = 0; rowHi = m
-                        panLo = panelsN * t / threads; panHi = panelsN * (t + 1) / threads
-                    }
-                    if rowLo >= rowHi || panLo >= panHi { return }
-                    let aBuf = scratch + t * aStride
-                    var ic = rowLo
-                    while ic < rowHi {
-                        let mb = min(mcb, rowHi - ic)
-                        if rowA == nil { gemmPackA(a, lda: lda, trans: transA, i0: ic, mb: mb, p0: pc, kb: kb, mr: mr, into: aBuf) }
-                        for q in panLo..<panHi {
-                            let col = q * nr
-                            let nt = min(nr, nb - col)
-                            let bp = bBase + q * bPanelStride
-                            // A pre-packed weight streams from memory (a transformer's layers do not fit L3):
-                            // the next panel's kb lines (one per k: NR floats = 64 bytes) are asked
-                            // for, a share per row tile. A B block packed here is already in cache.
-                            let next = b.prepacked && q + 1 < panHi ? bp + bPanelStride : nil
-                            let panelLines = kb * nr * MemoryLayout<Float>.size / 64
-                            let share = ceilDiv(panelLines, ceilDiv(mb, mr))
-                            var ir = 0
-                            while ir < mb {
-                                let mt = min(mr, mb - ir)
-                                if let next {
-                                    let first = ir / mr * share
-                                    let lines = min(share, panelLines - first)
-                                    if lines > 0 { petrel_prefetch_l2(next + first * 16, lines) }   // 16 floats a line
-                                }
-                                let ct = c + (ic + ir) * ldc + jc + col
-                                if lastPass, let f = fused, let rowAEpi {
-                                    let bias = epilogue.biasPointers(row0: ic + ir, col0: jc + col)
-                                    rowAEpi(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass,
-                                            bias.col, bias.row, f.act, f.p0, f.p1)
-                                    ir += mr
-                                    continue
-                                }
-                                if let rowA { rowA(kb, a + (ic + ir) * lda + pc, lda, bp, ct, ldc, mt, nt, alpha, betaPass) }
-                                else { ukr(kb, aBuf + ir * kb, bp, ct, ldc, mt, nt, alpha, betaPass) }
-                                if lastPass && hasEpi {
-                                    gemmEpilogueTile(kern, epilogue, c: ct, ldc: ldc, row0: ic + ir, col0: jc + col, mt: mt, nt: nt)
-                                }
-                                ir += mr
-                            }
-                        }
-                        ic += mb
-                    }
+                    let (rows, panels) = share(t, panelsN: panelsN)
+                    if rows.isEmpty || panels.isEmpty { return }
+                    block(t, jc: jc, nb: nb, pc: pc, kb: kb, bBase: UnsafePointer(bBuf), bPanelStride: bPanelStride,
+                          rowLo: rows.lowerBound, rowHi: rows.upperBound, panLo: panels.lowerBound, panHi: panels.upperBound)
                 }
                 if threads == 1 { work(0) } else { pool!.parallelFor(threads, work) }
                 pc += kb

@@ -80,6 +80,10 @@ struct BenchSGEMM: ParsableCommand {
             for s in shaped {
                 print(String(format: "%dx%dx%d (packed B)  %10.1f GFLOP/s  %5.1f %% of peak  %.1f µs",
                              s.m, s.n, s.k, s.gflops, 100 * s.gflops / report.peakGflops, s.ns / 1000))
+                let cold = GemmBenchmark.coldLatency(m: s.m, n: s.n, k: s.k, isa: report.isa, pool: pool)
+                let g = 2 * Double(s.m * s.n * s.k) / cold
+                print(String(format: "%dx%dx%d (cold B)    %10.1f GFLOP/s  %5.1f %% of peak  %.1f µs",
+                             s.m, s.n, s.k, g, 100 * g / report.peakGflops, cold / 1000))
             }
             // Batch-1 MLP layer and an attention-head-sized product: these run inline, no threads.
             for (m, n, k, packed) in [(1, 256, 64, true), (1, 256, 64, false), (128, 128, 32, false)] {

@@ -201,6 +201,19 @@ func checkGemm(_ t: GemmCase, path: GemmPath, seed: UInt64 = 1) {
         }
     }
 
+    /// Pre-packed B runs each row block's KC passes back to back: several row blocks (A read in
+    /// place, blocks of up to 256 KB of rows) times several passes, with the epilogue after the
+    /// last pass of each block, on one thread and split over two.
+    @Test(arguments: runnableISAs)
+    func rowBlocksTimesPasses(isa: ISA) {
+        for threads in [1, 2] {
+            for (m, k, act) in [(400, 520, Activation.gelu), (257, 700, .relu)] {
+                checkGemm(GemmCase(isa: isa, m: m, n: 40, k: k, beta: m == 257 ? 0.5 : 0, bias: .col, activation: act,
+                                   threads: threads), path: .packed)
+            }
+        }
+    }
+
     /// Large enough to cross the parallel threshold: row split, panel split, M = 1 column split,
     /// several NC blocks and KC passes.
     @Test(arguments: runnableISAs)
