@@ -12,9 +12,10 @@
 
 // exp: n = round(x·log2e), r = x − n·ln2 (Cody–Waite split), Cephes degree-6 polynomial (~1 ulp),
 // then ·2^n applied as two halves so that n in [-150, 128] neither wraps the exponent field nor
-// skips gradual underflow. Clamping to [-104, 89] maps ±inf to 0 / inf.
+// skips gradual underflow. Clamping to [-104, 89] maps ±inf to 0 / inf; a NaN passes the clamps
+// (see `clamp8`) and every step after them.
 static inline AVX2 __m256 exp8(__m256 x) {
-    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+    __m256 xc = clamp8(x, -104.0f, 89.0f);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
@@ -32,14 +33,13 @@ static inline AVX2 __m256 exp8(__m256 x) {
     __m256i bias = _mm256_set1_epi32(127);
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return keep_nan(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), x);
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);   // NaN: cvt gives INT_MIN, both halves 1.0
 }
 
 // tanh: odd rational x·P(x²)/Q(x²) on [-7.9053, 7.9053] (Eigen's generic_fast_tanh_float; tanh is
 // ±1 in fp32 beyond), and x itself below 4e-4 where tanh(x) == x in fp32.
 static inline AVX2 __m256 tanh8(__m256 x) {
-    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-7.90531110763549805f)),
-                              _mm256_set1_ps(7.90531110763549805f));
+    __m256 xc = clamp8(x, -7.90531110763549805f, 7.90531110763549805f);
     __m256 x2 = _mm256_mul_ps(xc, xc);
     __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
     p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.00018790482477e-13f));
@@ -56,7 +56,7 @@ static inline AVX2 __m256 tanh8(__m256 x) {
     __m256 r = _mm256_div_ps(p, q);
     __m256 abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
     __m256 tiny = _mm256_cmp_ps(abs, _mm256_set1_ps(0.0004f), _CMP_LT_OQ);
-    return keep_nan(saturate(_mm256_blendv_ps(r, x, tiny), x, 7.90531110763549805f), x);
+    return saturate(_mm256_blendv_ps(r, x, tiny), x, 7.90531110763549805f);
 }
 
 static inline AVX2 __m256 sigmoid8(__m256 x) {

@@ -12,8 +12,11 @@ static inline AVX2 __m256i tail_mask(size_t r) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static inline AVX2 __m256 keep_nan(__m256 r, __m256 x) {
-    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+// x clamped to [lo, hi], NaN kept: vmaxps/vminps return their second operand when either is NaN,
+// so x goes second. Every function below then carries a NaN through its arithmetic to the result
+// (compares with NaN are false, so no blend replaces it): no per-call NaN test and blend.
+static inline AVX2 __m256 clamp8(__m256 x, float lo, float hi) {
+    return _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), x));
 }
 
 // ±1 exactly where |x| >= edge: the rationals are within an ulp of 1 at their clamp, and x·(1 + f)
@@ -26,10 +29,9 @@ static inline AVX2 __m256 saturate(__m256 r, __m256 x, float edge) {
 }
 
 // erf: odd rational minimax x·P(x²)/Q(x²) on [-4, 4] (Eigen's generic_fast_erf_float); erf(±4) is
-// ±1 in fp32, so clamping is exact. Relative error a few ulp, no cancellation near 0. A NaN comes
-// out as -1 (the clamp): erf8 restores it; GELU's own factor x carries it.
-static inline AVX2 __m256 erf8_nan_lost(__m256 x) {
-    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+// ±1 in fp32, so clamping is exact. Relative error a few ulp, no cancellation near 0.
+static inline AVX2 __m256 erf8(__m256 x) {
+    __m256 xc = clamp8(x, -4.0f, 4.0f);
     __m256 x2 = _mm256_mul_ps(xc, xc);
     __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
     p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
@@ -47,10 +49,8 @@ static inline AVX2 __m256 erf8_nan_lost(__m256 x) {
     return saturate(_mm256_div_ps(p, q), x, 4.0f);
 }
 
-static inline AVX2 __m256 erf8(__m256 x) { return keep_nan(erf8_nan_lost(x), x); }
-
 static inline AVX2 __m256 gelu8(__m256 x) {
-    __m256 e = erf8_nan_lost(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+    __m256 e = erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
     __m256 h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
     return _mm256_fmadd_ps(h, e, h);
 }
