@@ -87,7 +87,9 @@ public enum Conv2D {
     static func paddedFloats(_ p: ConvParams) -> Int {
         guard p.isPadded else { return 0 }
         let (hp, wp) = paddedPlane(p)
-        return p.cin / p.group * hp * wp
+        // Whole cache lines: each thread pads into its own slot, and slots sharing a line made
+        // the threads invalidate each other's reads (a 10×10 plane is 400 bytes).
+        return roundUp(p.cin / p.group * hp * wp, 16)
     }
 
     /// Height and width of an input plane with its pads around it: every tap of every output

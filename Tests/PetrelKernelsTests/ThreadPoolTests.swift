@@ -1,3 +1,4 @@
+import CPetrelMicrokernels
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -114,4 +115,16 @@ import Glibc
         }
     }
     #expect(counts == expected)
+}
+
+/// A claimed range gives its owner the front and a thread that ran out of its own work the back,
+/// each item once, until the ends meet.
+@Test func rangesAreClaimedFromEitherEnd() {
+    var r: UInt64 = 3 | 7 << 32
+    #expect(petrel_claim_end(&r, 0) == 3)
+    #expect(petrel_claim_end(&r, 1) == 6)
+    #expect(petrel_claim_end(&r, 1) == 5)
+    #expect(petrel_claim_end(&r, 0) == 4)
+    #expect(petrel_claim_end(&r, 0) == -1)
+    #expect(petrel_claim_end(&r, 1) == -1)
 }

@@ -102,10 +102,18 @@ static inline void petrel_cpu_pause(void) {
 #endif
 }
 
-/// Claims the next index of a counter shared by a parallel region's threads (relaxed: the
-/// region's own join orders everything the items wrote).
-static inline size_t petrel_claim_next(size_t *counter) {
-    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+/// A range of items [front, back) packed in one word, claimed from either end (see
+/// `ThreadPool.parallelClaim`): its owner takes the front, a thread that ran out of its own range
+/// takes the back. Returns the item, or -1 when the range is empty. Relaxed: the region's own
+/// join orders everything the items wrote.
+static inline long petrel_claim_end(unsigned long long *range, int back) {
+    unsigned long long r = __atomic_load_n(range, __ATOMIC_RELAXED);
+    for (;;) {
+        unsigned long long f = r & 0xffffffffull, b = r >> 32;
+        if (f >= b) return -1;
+        unsigned long long next = back ? (f | ((b - 1) << 32)) : ((f + 1) | (b << 32));
+        if (__atomic_compare_exchange_n(range, &r, next, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return (long)(back ? b - 1 : f);
+    }
 }
 /// Asks for `lines` consecutive 64-byte lines from `p` into L2 (prefetcht1), without waiting: the
 /// driver spreads the next weight panel's lines over the current panel's row tiles, so a weight
