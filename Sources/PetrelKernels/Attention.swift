@@ -1,3 +1,4 @@
+import CPetrelMicrokernels
 /// Geometry of scaled dot-product attention over tensors laid out [batch, seq, heads, dim], the
 /// layout a transformer's Q, K and V projections come out in (no head transposes needed).
 public struct AttentionShape: Equatable, Sendable {
@@ -38,8 +39,22 @@ public enum Attention {
                            mask: AttentionMask?, scale: Float, out: UnsafeMutablePointer<Float>,
                            scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
         let (h, sq, skv, d, dv) = (s.heads, s.queries, s.keys, s.dim, s.valueDim)
+        let items = s.batch * h
+        /// Asks for the next item's Q, K and V rows into L2 while this one computes. At batch 8
+        /// MiniLM's Q, K and V (4.7 MB) are in L3, and each head's rows are 128-byte runs 1.5 KB
+        /// apart, which the hardware prefetcher does not follow: 240 µs a head against 197 at batch 1.
+        func prefetch(_ item: Int) {
+            let b = item / h, hd = item % h
+            let lines = (d * MemoryLayout<Float>.size + 63) / 64, vLines = (dv * MemoryLayout<Float>.size + 63) / 64
+            for i in 0..<sq { petrel_prefetch_l2(q + (b * sq + i) * h * d + hd * d, lines) }
+            for j in 0..<skv {
+                petrel_prefetch_l2(k + (b * skv + j) * h * d + hd * d, lines)
+                petrel_prefetch_l2(v + (b * skv + j) * h * dv + hd * dv, vLines)
+            }
+        }
         func item(_ slot: Int, _ item: Int) {
             let b = item / h, hd = item % h
+            if item + 1 < items { prefetch(item + 1) }
             let scores = scratch + slot * sq * skv
             Gemm.sgemm(m: sq, n: skv, k: d, alpha: scale, a: q + b * sq * h * d + hd * d, lda: h * d, transA: false,
                        b: k + b * skv * h * d + hd * d, ldb: h * d, transB: true, c: scores, ldc: skv)
@@ -61,6 +76,6 @@ public enum Attention {
             }
         }
         let slots = pool == nil ? 1 : slots(s, threads: pool!.threads)
-        if slots == 1 { for i in 0..<(s.batch * h) { item(0, i) } } else { pool!.parallelClaim(s.batch * h, slots: slots, item) }
+        if slots == 1 { for i in 0..<items { item(0, i) } } else { pool!.parallelClaim(items, slots: slots, item) }
     }
 }
