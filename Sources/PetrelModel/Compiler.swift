@@ -124,6 +124,7 @@ public enum Compiler {
         passes.append(("MatMul/Gemm+bias+activation → Dense", try Fusion.fuseDense(&g)))
         passes.append(("transposes and scales folded into MatMul", Fusion.foldIntoMatMul(&g)))
         passes.append(("attention fusion", Fusion.fuseAttention(&g)))
+        passes.append(("residual Add+LayerNorm fusion", Fusion.fuseAddLayerNorm(&g)))
         passes.append(("Conv+activation fusion", Fusion.fuseConvActivation(&g)))
         passes.append(("Conv+MaxPool fusion", Fusion.fuseConvMaxPool(&g)))
         passes.append(("dead nodes", DeadNodeElimination.run(&g)))

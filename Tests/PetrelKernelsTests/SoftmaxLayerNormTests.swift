@@ -78,3 +78,25 @@ private func naiveSoftmax(_ x: [Float], outer: Int, axis: Int, inner: Int, log: 
         }
     }
 }
+
+/// With a skip input the row normalised is x + skip, bit for bit the unfused Add then LayerNorm,
+/// also when the output is one of the inputs (the planner may hand the sum's buffer over).
+@Test func layerNormWithSkipIsAddThenLayerNorm() {
+    let pool = testPool
+    var rng = TestRNG(seed: 9)
+    for (rows, cols) in [(1, 5), (7, 33), (128, 384)] {
+        let x = rng.floats(rows * cols, -3, 3), skip = rng.floats(rows * cols, -3, 3)
+        let scale = rng.floats(cols, 0.5, 1.5), bias = rng.floats(cols)
+        let sum = zip(x, skip).map { $0 + $1 }
+        var want = [Float](repeating: .nan, count: x.count)
+        LayerNorm.run(x: sum, scale: scale, bias: bias, y: &want, rows: rows, cols: cols, pool: pool)
+        var y = [Float](repeating: .nan, count: x.count)
+        LayerNorm.run(x: x, skip: skip, scale: scale, bias: bias, y: &y, rows: rows, cols: cols, pool: pool)
+        #expect(y == want, "[\(rows), \(cols)]")
+        var inPlace = x
+        inPlace.withUnsafeMutableBufferPointer { p in
+            LayerNorm.run(x: p.baseAddress!, skip: skip, scale: scale, bias: bias, y: p.baseAddress!, rows: rows, cols: cols, pool: pool)
+        }
+        #expect(inPlace == want, "[\(rows), \(cols)] in place")
+    }
+}

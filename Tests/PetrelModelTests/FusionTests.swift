@@ -50,6 +50,31 @@ import Testing
                     absentOps: ["ReduceMean", "Sub", "Pow", "Sqrt", "Div", "Mul", "Add"])
     }
 
+    /// The residual Add before a LayerNorm joins it; a broadcasting Add too (run unfused inside),
+    /// and an Add whose sum is also read elsewhere stays.
+    @Test func residualAddJoinsLayerNorm() throws {
+        let c = 16
+        let ln = [Onnx_AttributeProto.with { $0.name = "axis"; $0.type = .int; $0.i = -1 }]
+        let inits = [floatInitializer("gamma", [Int64(c)], (0..<c).map { 0.5 + Float($0) / 10 }),
+                     floatInitializer("beta", [Int64(c)], (0..<c).map { Float($0) / 7 - 1 }),
+                     floatInitializer("row", [Int64(c)], (0..<c).map { Float($0) / 3 })]
+        for (other, shape) in [("r", [2, 3, Int64(c)]), ("row", [2, 3, Int64(c)])] {
+            let m = onnxModel(opset: 17, inputs: [("x", 1, [2, 3, Int64(c)])] + (other == "r" ? [("r", 1, shape)] : []),
+                              outputs: ["y"], nodes: [
+                ("Add", ["x", other], ["s"], []),
+                ("LayerNormalization", ["s", "gamma", "beta"], ["y"], ln),
+            ], initializers: inits)
+            let inputs = [randomInput([2, 3, c])] + (other == "r" ? [randomInput([2, 3, c], seed: 9)] : [])
+            try compare(m, inputs: inputs, expectOps: ["AddLayerNormalization": 1], absentOps: ["Add", "LayerNormalization"])
+        }
+        let shared = onnxModel(opset: 17, inputs: [("x", 1, [2, Int64(c)]), ("r", 1, [2, Int64(c)])], outputs: ["y", "s"], nodes: [
+            ("Add", ["x", "r"], ["s"], []),
+            ("LayerNormalization", ["s", "gamma", "beta"], ["y"], ln),
+        ], initializers: inits)
+        try compare(shared, inputs: [randomInput([2, c]), randomInput([2, c], seed: 3)],
+                    expectOps: ["Add": 1, "LayerNormalization": 1], absentOps: ["AddLayerNormalization"])
+    }
+
     @Test func layerNormWithoutAffineAndWithSquareAsMul() throws {
         let m = onnxModel(opset: 13, inputs: [("x", 1, [3, 16])], outputs: ["y"], nodes: [
             ("ReduceMean", ["x"], ["mean"], [attr("axes", ints: [1])]),

@@ -25,12 +25,12 @@ public enum Op: String, Sendable, CaseIterable {
     case cast = "Cast", expand = "Expand", range = "Range", pad = "Pad"
     case identity = "Identity", dropout = "Dropout"
     // Petrel's fused ops
-    case dense = "Dense", maskBias = "MaskBias", attention = "Attention"
+    case dense = "Dense", maskBias = "MaskBias", attention = "Attention", addLayerNorm = "AddLayerNormalization"
 
     public static let petrelDomain = "ai.petrel"
 
     /// Petrel's own ops: made by fusion passes, never accepted from a model file.
-    var isPetrelOp: Bool { self == .dense || self == .maskBias || self == .attention }
+    var isPetrelOp: Bool { self == .dense || self == .maskBias || self == .attention || self == .addLayerNorm }
 
     /// ONNX's version history of the op (its schemas' since_version), as of opset `maxOpset` (onnx 1.23).
     /// An op version's semantics apply from its since_version up to the next one.
@@ -82,7 +82,7 @@ public enum Op: String, Sendable, CaseIterable {
         case .pad: [1, 2, 11, 13, 18, 19, 21, 23, 24, 25]
         case .identity: [1, 13, 14, 16, 19, 21, 23, 24, 25]
         case .dropout: [1, 6, 7, 10, 12, 13, 22]
-        case .dense, .maskBias, .attention: [1]
+        case .dense, .maskBias, .attention, .addLayerNorm: [1]
         }
     }
 

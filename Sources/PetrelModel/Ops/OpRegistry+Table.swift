@@ -10,6 +10,7 @@ extension OpRegistry {
         case .dense: .dense
         case .maskBias: .maskBias
         case .attention: .attention
+        case .addLayerNorm: .addLayerNorm
         case .conv: .conv
         case .batchNormalization: .batchNormalization
         case .maxPool: .pool(max: true)

@@ -204,6 +204,38 @@ extension OpImpl {
             return { LayerNorm.run(x: px, scale: scale, bias: bias, y: y, rows: rows, cols: cols, epsilon: eps, mean: mean, invStdDev: inv, pool: pool) }
         })
 
+    /// AddLayerNormalization (Petrel's, from `Fusion.fuseAddLayerNorm`): inputs (a, b, scale[, bias]),
+    /// LayerNormalization's attributes; y = LayerNormalization(a + b), a + b broadcast as Add does.
+    static let addLayerNorm = OpImpl(
+        infer: { ctx in
+            try requireFloat32(ctx, [0, 1, 2])
+            let s = try broadcastShape(ctx, [try ctx.shape(0), try ctx.shape(1)])
+            let a = try ctx.axis(ctx.attrs.int("axis") ?? -1, rank: s.count)
+            let cols = Array(s[a...]).product
+            guard try ctx.shape(2).product == cols, try !ctx.has(3) || ctx.shape(3).product == cols else {
+                throw ctx.fail("scale/bias must have the \(cols) elements of the normalised dims \(Array(s[a...]))")
+            }
+            return Inferred(.float32, s)
+        },
+        prepare: { ctx, b in
+            let x = b.input(0), skip = b.input(1), y = b.outputs[0], s = y.shape
+            let a = try ctx.axis(ctx.attrs.int("axis") ?? -1, rank: s.count)
+            let rows = Array(s[..<a]).product, cols = Array(s[a...]).product
+            let eps = ctx.attrs.float("epsilon") ?? 1e-5
+            let px = x.pointer(Float.self), ps = skip.pointer(Float.self), py = y.pointer(Float.self)
+            let scale = b.input(2).pointer(Float.self)
+            let bias = b.inputs.count > 3 ? b.inputs[3].map { UnsafePointer($0.pointer(Float.self)) } : nil
+            let pool = b.pool
+            if x.shape == s && skip.shape == s {
+                return { LayerNorm.run(x: px, skip: ps, scale: scale, bias: bias, y: py, rows: rows, cols: cols, epsilon: eps, pool: pool) }
+            }
+            let (sx, ss) = (x.shape, skip.shape)
+            return {
+                Elementwise.binary(.add, a: px, aShape: sx, b: ps, bShape: ss, out: py, outShape: s, pool: pool)
+                LayerNorm.run(x: py, scale: scale, bias: bias, y: py, rows: rows, cols: cols, epsilon: eps, pool: pool)
+            }
+        })
+
     static func reduce(_ op: ReduceOp, axesInputFrom: Int) -> OpImpl {
         OpImpl(
             infer: { ctx in

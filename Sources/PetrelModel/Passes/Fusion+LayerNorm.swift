@@ -79,3 +79,31 @@ extension Fusion {
         return nil
     }
 }
+
+/// A residual Add feeding a LayerNormalization (every transformer block, twice):
+///
+///     s = Add(a, b);  y = LayerNormalization(s, γ[, β])    (s read by nothing else)
+///
+/// → AddLayerNormalization(a, b, γ[, β]): each row is summed while it is in L1 and normalised
+/// there, instead of the sum going out to memory and coming back (see `LayerNorm.run`). Only
+/// when the LayerNorm's mean and inverse-deviation outputs are unused; a + b may broadcast.
+extension Fusion {
+    static func fuseAddLayerNorm(_ g: inout Graph) -> Int {
+        untilFixpoint(&g) { g, uses in
+            var producer: [Int: Int] = [:]
+            for (i, n) in g.nodes.enumerated() { for o in n.outputs.compactMap({ $0 }) { producer[o] = i } }
+            for (li, ln) in g.nodes.enumerated() where ln.op == .layerNormalization {
+                guard ln.outputs.dropFirst().allSatisfy({ $0 == nil }), let s = ln.inputs[0], let ai = producer[s],
+                      g.nodes[ai].op == .add, g.nodes[ai].inputs.count == 2, g.soleReader(of: s, uses) == li,
+                      let a = g.nodes[ai].inputs[0], let b = g.nodes[ai].inputs[1] else { continue }
+                var attributes = ln.attributes
+                attributes["stash_type"] = nil
+                g.nodes[li] = Node(op: .addLayerNorm, version: 1, name: ln.name + "_add", inputs: [a, b] + Array(ln.inputs.dropFirst()),
+                                   outputs: [ln.outputs[0]], attributes: attributes)
+                g.removeNodes([ai])
+                return true
+            }
+            return false
+        }
+    }
+}
