@@ -141,7 +141,8 @@ func checkGemm(_ t: GemmCase, path: GemmPath, seed: UInt64 = 1) {
         let acts: [Activation] = [.none, .relu, .leakyRelu(alpha: 0.1), .clip(min: -0.5, max: 0.75), .sigmoid, .tanh, .gelu]
         for act in acts {
             for bias in [GemmCase.BiasKind.none, .row, .col] {
-                // K = 300 takes two KC passes: the epilogue must run once, after the last.
+                // K = 300 takes two KC passes (one with an activation in place): the epilogue
+                // must run once, after the last.
                 for (m, n, k) in [(9, 33, 300), (1, 17, 20), (13, 5, 4)] {
                     for path in GemmPath.allCases {
                         checkGemm(GemmCase(isa: isa, m: m, n: n, k: k, transB: m == 13, beta: m == 9 ? 0.5 : 0,
