@@ -221,22 +221,23 @@ public enum Conv2D {
             }
             let bias = epilogue.bias.map { $0 + g * mg }
             let items = p.n * blocks
-            func run(_ t: Int) {
-                let pad = pads + t * padFloats
-                fillZero(pad, padFloats)
-                var image = -1, src = input
-                for item in (items * t / workers)..<(items * (t + 1) / workers) {
-                    let i = item / blocks
-                    if i != image {
-                        image = i
-                        src = input + (i * p.cin + g * cg) * p.h * p.w
-                        if p.isPadded { Conv2D.pad(p, src, into: pad, channels: cg); src = UnsafePointer(pad) }
+            // Items claimed (`parallelClaim`: own share first, then the others' from their ends), so
+            // a vCPU the host slows down does less instead of holding the region up; each slot pads
+            // an image into its own plane when its next item needs another image.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: workers) { padded in
+                for t in 0..<workers { padded[t] = -1; fillZero(pads + t * padFloats, padFloats) }
+                func run(_ t: Int, _ item: Int) {
+                    let i = item / blocks, pad = pads + t * padFloats
+                    var src = input + (i * p.cin + g * cg) * p.h * p.w
+                    if p.isPadded {
+                        if padded[t] != i { Conv2D.pad(p, src, into: pad, channels: cg); padded[t] = i }
+                        src = UnsafePointer(pad)
                     }
                     kernel(src, cg, hp, wp, w4, item % blocks, 1, mg, p.kh, p.kw,
                            output + (i * p.cout + g * mg) * oh * ow, oh, ow, bias, act, lo, hi)
                 }
+                if workers == 1 { for item in 0..<items { run(0, item) } } else { pool!.parallelClaim(items, slots: workers, run) }
             }
-            if workers == 1 { run(0) } else { pool!.parallelFor(workers, run) }
         }
         if code == nil { Elementwise.unaryRange(UnaryOp(epilogue.activation), x: output, y: output, count: p.n * p.cout * oh * ow) }
     }
