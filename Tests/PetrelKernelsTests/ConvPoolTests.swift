@@ -37,6 +37,10 @@ private let convCases: [ConvParams] = [
     // 35 and 12 pixels an image: images and output rows straddle the packed panels' edges.
     ConvParams(n: 5, cin: 3, h: 5, w: 7, cout: 4, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
     ConvParams(n: 7, cin: 2, h: 7, w: 9, cout: 3, kh: 3, kw: 2, strides: (2, 2), pads: (1, 0, 1, 1)),
+    // Direct convs past the parallel threshold: (image, channel block) items claimed by the
+    // threads, each padding the images its items need (digits-cnn's first conv at batch 64; grouped).
+    ConvParams(n: 64, cin: 1, h: 8, w: 8, cout: 16, kh: 3, kw: 3, pads: (1, 1, 1, 1)),
+    ConvParams(n: 21, cin: 4, h: 12, w: 12, cout: 10, kh: 3, kw: 3, group: 2, pads: (1, 1, 1, 1)),
 ]
 
 @Test func convMatchesNaive() {
