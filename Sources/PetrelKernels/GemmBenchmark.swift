@@ -73,9 +73,7 @@ public enum GemmBenchmark {
     static func measureBoth(size: Int, isa: ISA, pool: ThreadPool) -> (wall: Double, cpu: Double) {
         let kern = KernelTable(isa: isa).gemm
         let count = size * size
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let b = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let a = alignedFloats(count, 0), b = alignedFloats(count, 0), c = alignedFloats(count, 0)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
         var seed: UInt32 = 12345
         for i in 0..<count {
@@ -83,7 +81,6 @@ public enum GemmBenchmark {
             a[i] = Float(seed >> 8) / Float(1 << 24) - 0.5
             b[i] = Float((seed >> 4) & 0xFFFF) / 65536 - 0.5
         }
-        c.initialize(repeating: 0, count: count)
         let run = {
             Gemm.sgemm(kernels: kern, m: size, n: size, k: size, a: a, lda: size, b: b, ldb: size,
                        c: c, ldc: size, pool: pool)

@@ -77,7 +77,16 @@ func petrel(_ args: [String], home: String? = nil) throws -> (code: Int32, out: 
         let r = try petrel(["bench", "sgemm", "--sizes", "48", "--shapes", "7x40x33,1x16x5"])
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("measured peak"))
-        for shape in ["7x40x33 (packed B)", "1x16x5 (packed B)"] { #expect(r.out.contains(shape)) }
+        for shape in ["7x40x33 (packed B)", "1x16x5 (packed B)", "7x40x33 (cold B)", "1x16x5 (cold B)"] {
+            #expect(r.out.contains(shape))
+        }
+        let j = try petrel(["bench", "sgemm", "--sizes", "48", "--shapes", "7x40x33", "--json"])
+        #expect(j.code == 0, "\(j.err)")
+        let shape = (try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as? [String: Any])?["shapes"] as? [[String: Any]]
+        #expect(shape?.count == 1)
+        for key in ["microseconds", "gflops", "cold_microseconds", "cold_gflops", "cold_percent_of_peak"] {
+            #expect((shape?.first?[key] as? Double ?? 0) > 0, "\(key) in \(j.out)")
+        }
         for shapes in ["128x384", "128xfoox384x384", "1xx2x3", "4x4x4,", ""] {
             let bad = try petrel(["bench", "sgemm", "--shapes", shapes])
             #expect(bad.code != 0, "--shapes '\(shapes)' was accepted")
