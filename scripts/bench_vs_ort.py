@@ -192,12 +192,15 @@ def markdown(meta, rows, sgemm, ort_only):
         "# Petrel vs onnxruntime",
         "",
         f"{meta['date']} · {meta['cpu']} · {meta['cores']} cores · onnxruntime {meta['onnxruntime']}"
-        f" · {meta['time_per_row_s']:g} s per row per runtime, best of {meta.get('rounds', 1)} alternating rounds"
+        f" · {meta['time_per_row_s']:g} s per row per runtime, {meta.get('rounds', 1)} paired rounds"
         f" · load average (1 min) "
         f"{meta['loadavg_start'][0]:.2f} at start, {meta['loadavg_end'][0]:.2f} at end",
         "",
-        "| model | batch | seq | threads | ORT p50 ms | Petrel p50 ms | Petrel/ORT | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "Petrel/ORT is the median over rounds of each round's ratio (an ORT and a Petrel measurement"
+        " taken back to back); the p50 columns are each runtime's fastest round.",
+        "",
+        "| model | batch | seq | threads | ORT p50 ms | Petrel p50 ms | Petrel/ORT | rounds | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         ratio = r.get("ratio")
@@ -208,7 +211,7 @@ def markdown(meta, rows, sgemm, ort_only):
         lines.append(f"| {r['model']} | {r['batch']} | {r['seq'] if r['seq'] else '—'} | "
                      f"{r['threads']} | {fmt(r['ort']['p50_ms'])} | "
                      f"{fmt(r['petrel']['p50_ms'] if r.get('petrel') else None)} | "
-                     f"{fmt(ratio, 2)} | {verdict} |")
+                     f"{fmt(ratio, 2)} | {' '.join(fmt(x.get('ratio'), 2) for x in r['rounds'])} | {verdict} |")
     for s in meta.get("skipped", []):
         lines.append(f"\nSkipped: {s}")
     lines.append("")
@@ -258,7 +261,7 @@ def main():
     ap.add_argument("--time-per-row", type=float, default=3.0,
                     help="seconds of timed ORT iterations per row (at least %d runs)" % MIN_ITERATIONS)
     ap.add_argument("--rounds", type=int, default=3,
-                    help="alternating ORT/Petrel rounds per row; each runtime's fastest round counts")
+                    help="rounds per row, each an ORT and a Petrel measurement back to back; the row's ratio is the median of the rounds' ratios")
     ap.add_argument("--no-sgemm", action="store_true", help="skip 'petrel bench sgemm'")
     ap.add_argument("--out-dir", type=Path, default=REPO_ROOT / "bench-results")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random ORT inputs")
@@ -319,30 +322,42 @@ def run_rows(args, petrel, rows, results, timeout_s):
     """Times every row (appending to results), then SGEMM; returns petrel's SGEMM JSON or None.
 
     This machine is a VM whose speed swings by up to 30 % from minute to minute (neighbours on the
-    host), so each row alternates ORT and Petrel for ``--rounds`` rounds and keeps each runtime's
-    fastest round: the least disturbed measurement of both, taken close together in time."""
+    host), so each row runs ``--rounds`` rounds, each an ORT and a Petrel measurement back to back
+    (which goes first alternates from round to round, so a steady drift favours neither). A round's
+    ratio compares two measurements taken seconds apart; the row's ratio is the median of its
+    rounds' ratios. Each runtime's fastest round is reported too, but a ratio of fastest rounds
+    compares moments that can lie a slow phase apart: one side's best from before it began, the
+    other's from inside it."""
     for model, batch, seq, threads in rows:
         path = FUNCTIONS / model / "model.onnx"
         label = f"{model} batch {batch}" + (f" seq {seq}" if seq else "") + f" threads {threads}"
         print(f"{label:36s}", end="", flush=True, file=sys.stderr)
         row = {"model": model, "batch": batch, "seq": seq, "threads": threads,
                "target_ratio": ratio_target(model, batch), "rounds": []}
-        for _ in range(args.rounds):
-            rnd = {"ort": time_ort(path, model, batch, seq, threads, args.time_per_row, args.seed)}
-            if not args.ort_only:
-                rel = os.path.relpath(path, REPO_ROOT)
-                rnd["petrel"] = run_petrel(petrel, petrel_model_args(rel, batch, seq, threads, args.time_per_row),
-                                           ("p50_ms", "p90_ms", "p99_ms", "throughput_per_s", "iterations"),
-                                           timeout_s)
+        rel = os.path.relpath(path, REPO_ROOT)
+        for i in range(args.rounds):
+            rnd = {}
+            order = ("ort", "petrel") if i % 2 == 0 else ("petrel", "ort")
+            for side in order:
+                if side == "ort":
+                    rnd["ort"] = time_ort(path, model, batch, seq, threads, args.time_per_row, args.seed)
+                elif not args.ort_only:
+                    rnd["petrel"] = run_petrel(petrel, petrel_model_args(rel, batch, seq, threads, args.time_per_row),
+                                               ("p50_ms", "p90_ms", "p99_ms", "throughput_per_s", "iterations"),
+                                               timeout_s)
+            if "petrel" in rnd:
+                rnd["ratio"] = rnd["petrel"]["p50_ms"] / rnd["ort"]["p50_ms"]
             row["rounds"].append(rnd)
         row["ort"] = min((r["ort"] for r in row["rounds"]), key=lambda x: x["p50_ms"])
         print(f" ORT p50 {row['ort']['p50_ms']:.4f} ms", end="", flush=True, file=sys.stderr)
         if not args.ort_only:
             p = min((r["petrel"] for r in row["rounds"]), key=lambda x: x["p50_ms"])
             row["petrel"] = p
-            row["ratio"] = p["p50_ms"] / row["ort"]["p50_ms"]
+            row["best_ratio"] = p["p50_ms"] / row["ort"]["p50_ms"]
+            row["ratio"] = statistics.median(r["ratio"] for r in row["rounds"])
             row["target_met"] = row["ratio"] <= row["target_ratio"]
-            print(f" | Petrel p50 {p['p50_ms']:.4f} ms, ratio {row['ratio']:.2f}", end="",
+            rounds = " ".join(f"{r['ratio']:.2f}" for r in row["rounds"])
+            print(f" | Petrel p50 {p['p50_ms']:.4f} ms | ratio {row['ratio']:.2f} (rounds {rounds})", end="",
                   file=sys.stderr)
         print(file=sys.stderr)
         results.append(row)

@@ -194,6 +194,10 @@ extension Gemm {
     static let parallelThresholdFMAs = 1 << 20
     /// M = 1 products are memory bound on B; split columns over threads from this size of B.
     static let gemvParallelThreshold = 1 << 17
+    /// Pre-packed products hand out each row block's panels in this many groups: fine enough that
+    /// a thread left waiting for a slowed one takes over most of its remaining work, while a
+    /// group (MiniLM: 2–6 panels of 16 columns) still runs for microseconds per claim.
+    static let claimGroupsPerBlock = 16
 
     /// The GEMM driver (BLIS loop order): jc (NC columns, L3) → pc (KC depth, pack B) → per thread
     /// ic (MC rows, pack A, L2) → jr (NR panel, L1) → ir (MR rows) → microkernel, epilogue on the
@@ -262,8 +266,10 @@ extension Gemm {
         let rowAEpi = kern.microkernelRowAEpilogue
 
         /// Rows [rowLo, rowHi) × panels [panLo, panHi) of the jc block's KC pass at `pc`, on thread `t`.
+        /// `after`: the pre-packed weight lines to prefetch during the last panel (the next slice
+        /// the caller will run), where the next panel of this call is not it.
         func block(_ t: Int, jc: Int, nb: Int, pc: Int, kb: Int, bBase: UnsafePointer<Float>, bPanelStride: Int,
-                   rowLo: Int, rowHi: Int, panLo: Int, panHi: Int) {
+                   rowLo: Int, rowHi: Int, panLo: Int, panHi: Int, after: UnsafePointer<Float>? = nil) {
             let betaPass: Float = pc == 0 ? beta : 1
             let lastPass = pc + kb == k
             let aBuf = scratch + t * aStride
@@ -278,7 +284,7 @@ extension Gemm {
                     // A pre-packed weight streams from memory (a transformer's layers do not fit L3):
                     // the next panel's kb lines (one per k: NR floats = 64 bytes) are asked
                     // for, a share per row tile. A B block packed here is already in cache.
-                    let next = b.prepacked && q + 1 < panHi ? bp + bPanelStride : nil
+                    let next = !b.prepacked ? nil : q + 1 < panHi ? bp + bPanelStride : after
                     let panelLines = kb * nr * MemoryLayout<Float>.size / 64
                     let share = ceilDiv(panelLines, ceilDiv(mb, mr))
                     var ir = 0
@@ -322,28 +328,44 @@ extension Gemm {
             let nb = min(ncb, n - jc)
             let panelsN = ceilDiv(nb, nr)
             if b.prepacked {
-                // Nothing shared to pack: each thread runs its MC row blocks with the K passes
-                // inside, in one parallel region. A block's C tiles (MiniLM's 150 × 384 at batch 8:
-                // 230 KB) then stay in L2 across the passes of a deep product instead of
-                // going out to L3 between them (FF2, K = 1536: 2 % faster on Zen 4).
+                // Nothing shared to pack, so one parallel region runs the whole jc block. Its work
+                // is a list of items, (row block, panel group), in the order one thread would run
+                // it; slot t owns row share t's items and runs them front to back, then takes
+                // other shares' items from their backs (`parallelClaim`). So in the usual case each
+                // thread computes the rows a fixed split gives it, streaming each weight once per
+                // row block; a vCPU the host slows hands its last groups to the other thread
+                // instead of holding the region up. Within an item each panel runs its K passes
+                // back to back: its C tile stays in L1 across them, and the weight streams in
+                // memory order, so the prefetch of the next slice is the next 64 · kb bytes.
                 let bBlock = b.ptr + (jc / nr) * k * nr
-                let work = { (t: Int) in
-                    let (rows, panels) = share(t, panelsN: panelsN)
-                    if rows.isEmpty || panels.isEmpty { return }
-                    var ic = rows.lowerBound
-                    while ic < rows.upperBound {
-                        let rowHi = min(rows.upperBound, ic + mcb)
+                let shares = splitRows ? ceilDiv(m, rowsPerThread) : 1
+                let shareRows = splitRows ? rowsPerThread : m
+                let blocksPerShare = ceilDiv(shareRows, mcb)
+                // A packed A block would be re-packed once per group, so packed A takes whole blocks.
+                let group = rowA == nil ? panelsN : ceilDiv(panelsN, claimGroupsPerBlock)
+                let groups = ceilDiv(panelsN, group)
+                // Split panels (few rows): the one share's items are divided between the slots.
+                let items = shares * blocksPerShare * groups
+                let run = { (t: Int, item: Int) in
+                    let blk = item / groups, g = item % groups
+                    let share = blk / blocksPerShare
+                    let rowLo = share * shareRows + (blk % blocksPerShare) * mcb
+                    let rowHi = min(m, share * shareRows + shareRows, rowLo + mcb)
+                    if rowLo >= rowHi { return }
+                    let panHi = min(panelsN, (g + 1) * group)
+                    for q in (g * group)..<panHi {
+                        let panel = bBlock + q * k * nr
                         var pc = 0
                         while pc < k {
                             let kb = min(kcb, k - pc)
+                            let after = pc + kb < k || q + 1 < panelsN ? panel + (pc + kb) * nr : nil
                             block(t, jc: jc, nb: nb, pc: pc, kb: kb, bBase: bBlock + pc * nr, bPanelStride: k * nr,
-                                  rowLo: ic, rowHi: rowHi, panLo: panels.lowerBound, panHi: panels.upperBound)
+                                  rowLo: rowLo, rowHi: rowHi, panLo: q, panHi: q + 1, after: after)
                             pc += kb
                         }
-                        ic = rowHi
                     }
                 }
-                if threads == 1 { work(0) } else { pool!.parallelFor(threads, work) }
+                if threads == 1 { for i in 0..<items { run(0, i) } } else { pool!.parallelClaim(items, slots: threads, run) }
                 jc += nb
                 continue
             }

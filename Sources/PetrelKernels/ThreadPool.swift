@@ -33,6 +33,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// Written by the caller before publishing a region; read by workers after seeing it.
     private var job: ((Int) -> Void)?
     private var jobCount = 0
+    /// The region runs `job(slot)` once per joined thread, slot = the thread's index, instead of
+    /// handing out chunk indices.
+    private var jobBySlot = false
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
 
@@ -57,13 +60,13 @@ public final class ThreadPool: @unchecked Sendable {
         self.threads = max(1, threads)
         mutex = .allocate(capacity: 1); wake = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil); pthread_cond_init(wake, nil)
-        for _ in 1..<self.threads {
+        for index in 1..<self.threads {
             var tid = pthread_t()
             // Workers hold the pool strongly: a pool lives for the process (one per model/executor).
-            let me = Unmanaged.passRetained(self).toOpaque()
+            let me = Unmanaged.passRetained(WorkerStart(pool: self, index: index)).toOpaque()
             pthread_create(&tid, nil, { arg in
-                let pool = Unmanaged<ThreadPool>.fromOpaque(arg!).takeRetainedValue()
-                pool.workerLoop()
+                let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
+                start.pool.workerLoop(index: start.index)
                 return nil
             }, me)
             pthread_detach(tid)
@@ -79,7 +82,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// How long an idle worker polls before sleeping.
     private static let spinNanos: UInt64 = 50_000
 
-    private func workerLoop() {
+    private final class WorkerStart {
+        let pool: ThreadPool, index: Int
+        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+    }
+
+    /// `index`: this worker's slot in a by-slot region (the caller is slot 0).
+    private func workerLoop(index: Int) {
         var seen = 0
         while true {
             // Spin for a new region, then sleep.
@@ -110,10 +119,14 @@ public final class ThreadPool: @unchecked Sendable {
             // `job` is released before leaving: the caller's closure must not outlive its region.
             if let body = job {
                 let count = jobCount
-                while true {
-                    let i = next.add(1, ordering: .relaxed).oldValue
-                    if i >= count { break }
-                    body(i)
+                if jobBySlot {
+                    if index < count { body(index) }
+                } else {
+                    while true {
+                        let i = next.add(1, ordering: .relaxed).oldValue
+                        if i >= count { break }
+                        body(i)
+                    }
                 }
             }
             state.subtract(1, ordering: .releasing)
@@ -134,6 +147,13 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs body(0..<count), spread over the pool; returns when all have finished.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        region(count, bySlot: false, body)
+    }
+
+    /// With `bySlot`, each thread that joins runs body(its index) once (the caller 0, worker w
+    /// w < count); a slot whose thread does not join is not run, so the body must finish the
+    /// others' work (`parallelClaim`). Inline (one thread, or the pool busy) every slot runs in turn.
+    private func region(_ count: Int, bySlot: Bool, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if threads == 1 || count == 1 { for i in 0..<count { body(i) }; return }
         // Busy (concurrent or nested use): run inline rather than block or interleave.
@@ -142,14 +162,15 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            job = body; jobCount = count
-            next.store(0, ordering: .relaxed)
+            job = body; jobCount = count; jobBySlot = bySlot
+            next.store(bySlot ? count : 0, ordering: .relaxed)
             // Only the holder of `busy` changes the generation; the last region is closed and empty.
             let g = Self.generation(of: state.load(ordering: .relaxed)) &+ 1
             state.store(g << Self.generationShift, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex); pthread_cond_broadcast(wake); pthread_mutex_unlock(mutex)
             }
+            if bySlot { body(0) }
             while true {
                 let i = next.add(1, ordering: .relaxed).oldValue
                 if i >= count { break }
@@ -178,6 +199,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// second took items from one shared counter and moved half the images between cores); the
     /// taking evens out threads that run at different speeds (on this VM one vCPU sometimes ran
     /// the Winograd conv 10–25 % slower, and a fixed split waited for it).
+    ///
+    /// The slot is the thread's, not a chunk index: the caller always runs slot 0 and worker w
+    /// slot w, so consecutive ops give a thread the same share (chunk indices go to whichever
+    /// thread asks first, and a spinning worker sometimes beat the caller to chunk 0).
     public func parallelClaim(_ count: Int, slots: Int, _ body: (_ slot: Int, _ item: Int) -> Void) {
         if slots <= 1 || count <= 1 { for i in 0..<count { body(0, i) }; return }
         precondition(count < 1 << 32, "parallelClaim: more than 2^32 items")
@@ -187,7 +212,7 @@ public final class ThreadPool: @unchecked Sendable {
             for s in 0..<slots {
                 r[s * stride] = UInt64(count * s / slots) | UInt64(count * (s + 1) / slots) << 32
             }
-            parallelFor(slots) { slot in
+            region(slots, bySlot: true) { slot in
                 for k in 0..<slots {
                     let s = (slot + k) % slots
                     while true {

@@ -215,6 +215,20 @@ func checkGemm(_ t: GemmCase, path: GemmPath, seed: UInt64 = 1) {
         }
     }
 
+    /// Pre-packed products are claimed as (row block, panel group) items: groups with a short last
+    /// one, several row blocks per share, fewer row shares than threads (50 rows on 4), packed A
+    /// (transposed) taking whole blocks; every item must run exactly once whichever thread claims it.
+    @Test(arguments: runnableISAs)
+    func claimedRowBlocksAndPanelGroups(isa: ISA) {
+        for threads in [2, 3, 4] {
+            for (m, n, k, act, transA) in [(700, 300, 200, Activation.gelu, false), (710, 70, 700, .relu, false),
+                                           (50, 40, 600, .none, false), (400, 200, 300, .none, true)] {
+                checkGemm(GemmCase(isa: isa, m: m, n: n, k: k, transA: transA, beta: m == 710 ? 0.5 : 0, bias: .col,
+                                   activation: act, threads: threads), path: .packed)
+            }
+        }
+    }
+
     /// Large enough to cross the parallel threshold: row split, panel split, M = 1 column split,
     /// several NC blocks and KC passes.
     @Test(arguments: runnableISAs)

@@ -1,4 +1,5 @@
 import CPetrelMicrokernels
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -127,4 +128,34 @@ import Glibc
     #expect(petrel_claim_end(&r, 0) == 4)
     #expect(petrel_claim_end(&r, 0) == -1)
     #expect(petrel_claim_end(&r, 1) == -1)
+}
+
+/// `parallelClaim`'s slot is the thread's: the caller always runs slot 0, no two threads share a
+/// slot in a region (per-slot scratch), every item runs once, with more or fewer slots than threads.
+@Test func claimSlotsBelongToThreads() {
+    let pool = ThreadPool(threads: 3)
+    let caller = pthread_self()
+    for (slots, count) in [(3, 40), (2, 9), (5, 31), (3, 2)] {
+        for round in 0..<300 {
+            var runs = [Int](repeating: 0, count: count)
+            var owner = [pthread_t?](repeating: nil, count: slots)
+            var ok = true
+            let lock = Mutex(())
+            runs.withUnsafeMutableBufferPointer { r in
+                let p = r.baseAddress!
+                pool.parallelClaim(count, slots: slots) { slot, item in
+                    lock.withLock { _ in
+                        let me = pthread_self()
+                        if let o = owner[slot], pthread_equal(o, me) == 0 { ok = false }
+                        owner[slot] = me
+                        if pthread_equal(me, caller) != 0 && slot != 0 { ok = false }
+                    }
+                    p[item] += 1
+                    if round % 7 == 0 && item % 5 == 0 { usleep(20) }
+                }
+            }
+            #expect(ok, "slots \(slots) round \(round)")
+            #expect(runs.allSatisfy { $0 == 1 }, "slots \(slots) round \(round)")
+        }
+    }
 }
