@@ -258,9 +258,9 @@ def main():
     ap.add_argument("--rows", default="",
                     help="comma-separated filters MODEL[:BATCH[:THREADS]], MODEL may be a glob; "
                          "e.g. 'digits-*:1' or 'minilm:8:2'")
-    ap.add_argument("--time-per-row", type=float, default=3.0,
+    ap.add_argument("--time-per-row", type=float, default=1.0,
                     help="seconds of timed ORT iterations per row (at least %d runs)" % MIN_ITERATIONS)
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=9,
                     help="rounds per row, each an ORT and a Petrel measurement back to back; the row's ratio is the median of the rounds' ratios")
     ap.add_argument("--no-sgemm", action="store_true", help="skip 'petrel bench sgemm'")
     ap.add_argument("--out-dir", type=Path, default=REPO_ROOT / "bench-results")

@@ -123,7 +123,7 @@ public enum Gemm {
                   beta: beta, c: c(i), ldc: ldc, epilogue: .none, pool: inner)
         }
         if let pool, pool.threads > 1, batch > 1, m * n * k < batchedInnerParallelFMAs,
-           batch * m * n * k >= parallelThresholdFMAs / 4 {
+           batch * m * n * k >= 1 << 18 {
             pool.parallelFor(batch) { i in one(i, nil) }
         } else {
             for i in 0..<batch { one(i, pool) }

@@ -189,9 +189,11 @@ extension GemmEpilogue {
 }
 
 extension Gemm {
-    /// Below this many multiply-adds a product runs on the calling thread: a parallel region costs
-    /// ~1–3 µs when the workers are spinning (tens when they sleep), ~3 % of a 2^20-FMA product.
-    static let parallelThresholdFMAs = 1 << 20
+    /// Below this many multiply-adds (counted in whole MR × NR tiles) a product runs on the calling
+    /// thread: a parallel region costs ~1–3 µs when the workers are spinning (tens when they
+    /// sleep), and 2^19 tile FMAs take ~5 µs on one Zen 4 core. digits-cnn's classifier at batch 64
+    /// (64 × 10 × 512, 540 k tile FMAs) took 13–15 µs on one thread of two, ~7 % of the model.
+    static let parallelThresholdFMAs = 1 << 19
     /// M = 1 products are memory bound on B; split columns over threads from this size of B.
     static let gemvParallelThreshold = 1 << 17
     /// Pre-packed products hand out each row block's panels in this many groups: fine enough that
@@ -218,7 +220,9 @@ extension Gemm {
             if !epilogue.isIdentity { gemmEpilogueTile(kern, epilogue, c: c, ldc: ldc, row0: 0, col0: 0, mt: m, nt: n) }
             return
         }
-        let fmas = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k).partialValue
+        // The microkernel's work: whole MR × NR tiles (an N = 10 classifier costs as much as N = 16).
+        let tiles = roundUp(m, kern.mr).multipliedReportingOverflow(by: roundUp(n, kern.nr)).partialValue
+        let fmas = tiles.multipliedReportingOverflow(by: k).partialValue
         let threads = (pool?.threads ?? 1) > 1 && fmas >= parallelThresholdFMAs ? pool!.threads : 1
 
         if m == 1 && (b.prepacked || !b.trans) {
