@@ -165,18 +165,34 @@ TGT static void output_transform(const float *m, int C, size_t co0, size_t k0, s
     }
 }
 
-// Short rows by vector stores with a masked tail, never a libc call.
-TGT static inline void zero_floats(float *p, size_t n) {
-    size_t x = 0;
-    for (; x + 8 <= n; x += 8) _mm256_storeu_ps(p + x, _mm256_setzero_ps());
-    if (x < n) _mm256_maskstore_ps(p + x, tail_mask(n - x), _mm256_setzero_ps());
-}
-TGT static inline void copy_floats(float *dst, const float *src, size_t n) {
-    size_t x = 0;
-    for (; x + 8 <= n; x += 8) _mm256_storeu_ps(dst + x, _mm256_loadu_ps(src + x));
-    if (x < n) {
-        __m256i m = tail_mask(n - x);
-        _mm256_maskstore_ps(dst + x, m, _mm256_maskload_ps(src + x, m));
+// The image into zero-bordered planes with whole-vector stores only: a masked store (vmaskmovps
+// to memory) is microcoded on AMD, and one per 10-float row was 22 % of digits-cnn's second conv
+// (perf, Zen 4). A store may run up to 7 floats past its row into the next, which is written after
+// it; the last plane's overrun lands in the transform buffer that follows (filled later). Reading
+// stays exact: the source's last chunk is a masked load (cheap), zeros past the row.
+TGT static void pad_planes(const float *in, size_t cin, size_t h, size_t w, size_t pad_top, size_t pad_left,
+                           size_t hp, size_t wp, float *padded) {
+    const __m256 z = _mm256_setzero_ps();
+    const size_t body = w / 8 * 8;
+    const __m256i tail = tail_mask(w - body);
+    // Past the source's last chunk (whose store already wrote zeros up to a multiple of 8).
+    const size_t right = pad_left + (body < w ? body + 8 : w);
+    for (size_t ci = 0; ci < cin; ci++) {
+        float *plane = padded + ci * hp * wp;
+        const float *src = in + ci * h * w;
+        for (size_t y = 0; y < hp; y++) {
+            float *row = plane + y * wp;
+            if (y < pad_top || y >= pad_top + h) {
+                for (size_t x = 0; x < wp; x += 8) _mm256_storeu_ps(row + x, z);
+                continue;
+            }
+            for (size_t x = 0; x < pad_left; x += 8) _mm256_storeu_ps(row + x, z);
+            const float *s = src + (y - pad_top) * w;
+            float *d = row + pad_left;
+            for (size_t x = 0; x < body; x += 8) _mm256_storeu_ps(d + x, _mm256_loadu_ps(s + x));
+            if (body < w) _mm256_storeu_ps(d + body, _mm256_maskload_ps(s + body, tail));
+            for (size_t x = right; x < wp; x += 8) _mm256_storeu_ps(row + x, z);
+        }
     }
 }
 
@@ -188,23 +204,10 @@ TGT void petrel_conv_winograd_avx2(const float *in, size_t cin, size_t h, size_t
     size_t tiles_w = (ow + 1) / 2, tiles = (oh + 1) / 2 * tiles_w;
     size_t hp = 2 * ((oh + 1) / 2) + 2, wp = 2 * tiles_w + 2;
     float *padded = scratch, *v = padded + cin * hp * wp, *m = v + 16 * cin * TT;
-    // The image into zero-bordered planes, row by row with vector stores: memset/memcpy calls
-    // per 10-float row were 6–8 % of digits-cnn's batch-64 inference (perf; clang made them out of
-    // plain loops until the target got -fno-builtin-memset/-memcpy, see Package.swift).
-    for (size_t ci = 0; ci < cin; ci++) {
-        float *plane = padded + ci * hp * wp;
-        const float *src = in + ci * h * w;
-        for (size_t y = 0; y < hp; y++) {
-            float *row = plane + y * wp;
-            if (y < pad_top || y >= pad_top + h) {
-                zero_floats(row, wp);
-                continue;
-            }
-            zero_floats(row, pad_left);
-            copy_floats(row + pad_left, src + (y - pad_top) * w, w);
-            zero_floats(row + pad_left + w, wp - pad_left - w);
-        }
-    }
+    // memset/memcpy calls per 10-float row were 6–8 % of digits-cnn's batch-64 inference (perf;
+    // clang made them out of plain loops until the target got -fno-builtin-memset/-memcpy, see
+    // Package.swift), hence explicit vector stores.
+    pad_planes(in, cin, h, w, pad_top, pad_left, hp, wp, padded);
     for (size_t k0 = 0; k0 < tiles; k0 += TT) {
         size_t n = tiles - k0 < TT ? tiles - k0 : TT;
         input_transform(padded, cin, hp, wp, tiles_w, k0, n, v);
