@@ -3,6 +3,8 @@
 #include "petrel_conv.h"
 #if defined(__x86_64__)
 #include "conv_avx2_common.h"
+#define AVX2 TGT
+#include "vec_avx2_math.h"
 
 TGT INLINE __m256 load(const float *p, int masked, __m256i mask) {
     return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
@@ -39,7 +41,7 @@ TGT INLINE void tile(const float *in, size_t cin, size_t hp, size_t wp, const fl
         for (int r = 0; r < ROWS; r++) {
             float *dst = out + ((co0 + j) * oh + oy + r) * ow + ox;
             __m256 v = activate(_mm256_add_ps(acc[r][j], b), act, lo, hi);
-            if (masked) _mm256_maskstore_ps(dst, mask, v); else _mm256_storeu_ps(dst, v);
+            if (masked) store_first(dst, v, ow - ox); else _mm256_storeu_ps(dst, v);
         }
     }
 }

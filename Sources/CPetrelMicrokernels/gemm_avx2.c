@@ -309,7 +309,7 @@ TGT void petrel_sgemv_avx2(size_t k, size_t n, const float *restrict x, const fl
         if (p < k) s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + p), _mm256_maskload_ps(bp, mask), s0);
         __m256 v = _mm256_mul_ps(va, _mm256_add_ps(s0, t0));
         if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_maskload_ps(y + j, mask), v);
-        _mm256_maskstore_ps(y + j, mask, v);
+        store_first(y + j, v, w);
     }
 }
 // y = alpha·x·B + beta·y over pairs of pre-packed 16-column panels (each K×16, one after the
@@ -384,7 +384,7 @@ TGT void petrel_gemm_epilogue_avx2(float *c, size_t ldc, size_t m, size_t n, con
             case 4: x = gelu8(x); break;
             default: break;
             }
-            if (left >= 8) _mm256_storeu_ps(r + j, x); else _mm256_maskstore_ps(r + j, mask, x);
+            store_first(r + j, x, left);
         }
     }
 }

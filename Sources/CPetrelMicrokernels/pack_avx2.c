@@ -7,6 +7,8 @@
 
 #define TGT __attribute__((target("avx2,fma")))
 #define INLINE __attribute__((always_inline)) static inline
+#define AVX2 TGT
+#include "vec_avx2_math.h"
 
 // r[i] holds row i (8 floats); afterwards r[j] holds column j.
 TGT INLINE void transpose8(__m256 r[8]) {
@@ -26,8 +28,7 @@ TGT INLINE void transpose8(__m256 r[8]) {
 
 TGT void petrel_pack_a6_avx2(const float *a, size_t lda, size_t kb, float *dst) {
     // Six rows and two zero rows transposed: column p's six values land at dst + 6p. Each store
-    // writes eight floats; the next one overwrites the two extra, and the last is masked.
-    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    // writes eight floats; the next one overwrites the two extra, and the last writes six.
     size_t p = 0;
     for (; p + 8 <= kb; p += 8) {
         __m256 r[8];
@@ -36,7 +37,7 @@ TGT void petrel_pack_a6_avx2(const float *a, size_t lda, size_t kb, float *dst) 
         transpose8(r);
         float *d = dst + p * 6;
         for (int j = 0; j < 7; j++) _mm256_storeu_ps(d + 6 * j, r[j]);
-        _mm256_maskstore_ps(d + 42, six, r[7]);
+        store_first(d + 42, r[7], 6);
     }
     for (; p < kb; p++)
         for (int i = 0; i < 6; i++) dst[p * 6 + (size_t)i] = a[(size_t)i * lda + p];

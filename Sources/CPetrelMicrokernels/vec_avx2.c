@@ -82,7 +82,7 @@ static inline AVX2 __m256 gelu_tanh8(__m256 x) {
         for (; i < n; i += 8) {                                                           \
             size_t r = n - i < 8 ? n - i : 8;                                             \
             __m256i m = tail_mask(r);                                                     \
-            _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m)));               \
+            store_first(y + i, f(_mm256_maskload_ps(x + i, m)), r);                       \
         }                                                                                 \
     }
 UNARY_AVX2(exp, exp8)
@@ -145,7 +145,7 @@ AVX2 float petrel_vec_exp_shift_sum_avx2(const float *x, float *y, size_t n, flo
         size_t r = n - i < 8 ? n - i : 8;
         __m256i m = tail_mask(r);
         __m256 a = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), sh)), _mm256_castsi256_ps(m));
-        _mm256_maskstore_ps(y + i, m, a);
+        store_first(y + i, a, r);
         s0 = _mm256_add_ps(s0, a);
     }
     return hsum8(_mm256_add_ps(s0, s1));
@@ -179,8 +179,8 @@ AVX2 void petrel_vec_softmax_rows_avx2(const float *x, float *y, size_t rows, si
         const __m256 elo = _mm256_and_ps(exp8(_mm256_sub_ps(lo, vm)), f0);
         const __m256 ehi = _mm256_and_ps(exp8(_mm256_sub_ps(hi, vm)), f1);
         const __m256 inv = _mm256_set1_ps(1 / hsum8(_mm256_add_ps(elo, ehi)));
-        _mm256_maskstore_ps(y, k0, _mm256_mul_ps(elo, inv));
-        _mm256_maskstore_ps(y + 8, k1, _mm256_mul_ps(ehi, inv));
+        store_first(y, _mm256_mul_ps(elo, inv), n < 8 ? n : 8);
+        if (n > 8) store_first(y + 8, _mm256_mul_ps(ehi, inv), n - 8);
     }
 }
 

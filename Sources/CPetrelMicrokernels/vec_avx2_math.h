@@ -12,6 +12,17 @@ static inline AVX2 __m256i tail_mask(size_t r) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// The first r (≤ 8) lanes of v to p in at most three plain stores. A masked store (vmaskmovps to
+// memory) is microcoded on AMD, even with every lane set: one per 10-float row was 22 % of a
+// Winograd conv and most of a 10-class softmax on Zen 4. Masked loads are cheap; keep those.
+static inline AVX2 void store_first(float *p, __m256 v, size_t r) {
+    if (r >= 8) { _mm256_storeu_ps(p, v); return; }
+    __m128 x = _mm256_castps256_ps128(v);
+    if (r >= 4) { _mm_storeu_ps(p, x); x = _mm256_extractf128_ps(v, 1); p += 4; r -= 4; }
+    if (r >= 2) { _mm_storel_pi((__m64 *)p, x); x = _mm_movehl_ps(x, x); p += 2; r -= 2; }
+    if (r) _mm_store_ss(p, x);
+}
+
 // x clamped to [lo, hi], NaN kept: vmaxps/vminps return their second operand when either is NaN,
 // so x goes second. Every function below then carries a NaN through its arithmetic to the result
 // (compares with NaN are false, so no blend replaces it): no per-call NaN test and blend.
