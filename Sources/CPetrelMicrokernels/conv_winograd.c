@@ -165,9 +165,10 @@ TGT static void output_transform(const float *m, int C, size_t co0, size_t k0, s
     }
 }
 
-// The image into zero-bordered planes with whole-vector stores only: a masked store (vmaskmovps
-// to memory) is microcoded on AMD, and one per 10-float row was 22 % of digits-cnn's second conv
-// (perf, Zen 4). A store may run up to 7 floats past its row into the next, which is written after
+// The image into zero-bordered planes with whole-vector stores only: no libc call (memset/memcpy
+// per 10-float row were 6–8 % of digits-cnn's batch-64 inference; clang made them out of plain
+// loops until the target got -fno-builtin-memset/-memcpy, see Package.swift), and no masked store
+// (vmaskmovps to memory is microcoded on AMD: one per row was 22 % of its second conv, Zen 4). A store may run up to 7 floats past its row into the next, which is written after
 // it; the last plane's overrun lands in the transform buffer that follows (filled later). Reading
 // stays exact: the source's last chunk is a masked load (cheap), zeros past the row.
 TGT static void pad_planes(const float *in, size_t cin, size_t h, size_t w, size_t pad_top, size_t pad_left,
@@ -204,9 +205,6 @@ TGT void petrel_conv_winograd_avx2(const float *in, size_t cin, size_t h, size_t
     size_t tiles_w = (ow + 1) / 2, tiles = (oh + 1) / 2 * tiles_w;
     size_t hp = 2 * ((oh + 1) / 2) + 2, wp = 2 * tiles_w + 2;
     float *padded = scratch, *v = padded + cin * hp * wp, *m = v + 16 * cin * TT;
-    // memset/memcpy calls per 10-float row were 6–8 % of digits-cnn's batch-64 inference (perf;
-    // clang made them out of plain loops until the target got -fno-builtin-memset/-memcpy, see
-    // Package.swift), hence explicit vector stores.
     pad_planes(in, cin, h, w, pad_top, pad_left, hp, wp, padded);
     for (size_t k0 = 0; k0 < tiles; k0 += TT) {
         size_t n = tiles - k0 < TT ? tiles - k0 : TT;

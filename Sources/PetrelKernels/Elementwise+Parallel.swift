@@ -2,8 +2,8 @@
 /// runs them on the pool; below two grains (or without a pool) it runs inline, because waking the
 /// pool costs a few microseconds, more than ~64K float ops.
 ///
-/// Thread t runs the t-th quarter-share of ranges first (`parallelClaim`), so it touches the rows
-/// the GEMM before it wrote on that core: MiniLM's LayerNorms at batch 8 on two threads took
+/// Thread t runs the t-th share of the ranges first (`parallelClaim`), so it touches the rows the
+/// GEMM before it wrote on that core: MiniLM's LayerNorms at batch 8 on two threads took
 /// 0.26 ms each from a shared counter, which dealt every other range to the other core, against
 /// 0.19 on one thread.
 @inlinable

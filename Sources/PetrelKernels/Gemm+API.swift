@@ -98,6 +98,9 @@ public enum Gemm {
     /// Products below this many multiply-adds each are spread over the batch (one whole product per
     /// chunk, no barrier inside); larger ones run one after another, each parallel inside.
     static let batchedInnerParallelFMAs = 1 << 22
+    /// A batch of small products goes parallel from this many multiply-adds in all: whole products
+    /// per chunk need no tile-level split, so it pays earlier than one product's threshold.
+    static let batchedParallelFMAs = 1 << 18
 
     static func sgemmBatched(kernels: GemmKernels, batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, strideA: Int, lda: Int, transA: Bool = false,
@@ -123,7 +126,7 @@ public enum Gemm {
                   beta: beta, c: c(i), ldc: ldc, epilogue: .none, pool: inner)
         }
         if let pool, pool.threads > 1, batch > 1, m * n * k < batchedInnerParallelFMAs,
-           batch * m * n * k >= 1 << 18 {
+           batch * m * n * k >= batchedParallelFMAs {
             pool.parallelFor(batch) { i in one(i, nil) }
         } else {
             for i in 0..<batch { one(i, pool) }

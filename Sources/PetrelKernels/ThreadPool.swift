@@ -117,19 +117,30 @@ public final class ThreadPool: @unchecked Sendable {
             seen = g
             guard join(seen) else { continue }
             // `job` is released before leaving: the caller's closure must not outlive its region.
-            if let body = job {
-                let count = jobCount
-                if jobBySlot {
-                    if index < count { body(index) }
-                } else {
-                    while true {
-                        let i = next.add(1, ordering: .relaxed).oldValue
-                        if i >= count { break }
-                        body(i)
-                    }
-                }
-            }
+            takeJob(index: index)
             state.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// A worker's part of the region it joined. Not inlined: the worker's reference to `job` must
+    /// be gone when it leaves the region, before the caller checks its closure did not escape, and
+    /// a function's locals are released by its return.
+    @inline(never)
+    private func takeJob(index: Int) {
+        if let body = job { take(body, index: index) }
+    }
+
+    /// A joined thread's part of the current region: its own slot (`index`; the caller is 0), or
+    /// chunk indices claimed until none are left.
+    private func take(_ body: (Int) -> Void, index: Int) {
+        if jobBySlot {
+            if index < jobCount { body(index) }
+            return
+        }
+        while true {
+            let i = next.add(1, ordering: .relaxed).oldValue
+            if i >= jobCount { break }
+            body(i)
         }
     }
 
@@ -163,19 +174,14 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { body in
             job = body; jobCount = count; jobBySlot = bySlot
-            next.store(bySlot ? count : 0, ordering: .relaxed)
+            next.store(0, ordering: .relaxed)
             // Only the holder of `busy` changes the generation; the last region is closed and empty.
             let g = Self.generation(of: state.load(ordering: .relaxed)) &+ 1
             state.store(g << Self.generationShift, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex); pthread_cond_broadcast(wake); pthread_mutex_unlock(mutex)
             }
-            if bySlot { body(0) }
-            while true {
-                let i = next.add(1, ordering: .relaxed).oldValue
-                if i >= count { break }
-                body(i)
-            }
+            take(body, index: 0)
             // Close the region, then wait only for the workers that joined it.
             var s = state.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).newValue
             var polls = 0

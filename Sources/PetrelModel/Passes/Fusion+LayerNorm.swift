@@ -90,12 +90,10 @@ extension Fusion {
 extension Fusion {
     static func fuseAddLayerNorm(_ g: inout Graph) -> Int {
         untilFixpoint(&g) { g, uses in
-            var producer: [Int: Int] = [:]
-            for (i, n) in g.nodes.enumerated() { for o in n.outputs.compactMap({ $0 }) { producer[o] = i } }
-            for (li, ln) in g.nodes.enumerated() where ln.op == .layerNormalization {
-                guard ln.outputs.dropFirst().allSatisfy({ $0 == nil }), let s = ln.inputs[0], let ai = producer[s],
-                      g.nodes[ai].op == .add, g.nodes[ai].inputs.count == 2, g.soleReader(of: s, uses) == li,
-                      let a = g.nodes[ai].inputs[0], let b = g.nodes[ai].inputs[1] else { continue }
+            for (ai, add) in g.nodes.enumerated() where add.op == .add && add.inputs.count == 2 {
+                guard let s = add.outputs[0], let li = g.soleReader(of: s, uses), case let ln = g.nodes[li],
+                      ln.op == .layerNormalization, ln.inputs[0] == s, ln.outputs.dropFirst().allSatisfy({ $0 == nil }),
+                      let a = add.inputs[0], let b = add.inputs[1] else { continue }
                 var attributes = ln.attributes
                 attributes["stash_type"] = nil
                 g.nodes[li] = Node(op: .addLayerNorm, version: 1, name: ln.name + "_add", inputs: [a, b] + Array(ln.inputs.dropFirst()),
